@@ -1,0 +1,93 @@
+# studio-recovery: every entry point. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
+BUILD := build
+ZIP := $(BUILD)/lambda.zip
+TF_RC := $(abspath $(BUILD)/terraform.rc)
+TF_DIRS := . $(wildcard modules/*) $(wildcard examples/*)
+
+# Terraform never reaches the network: our own CLI config (filesystem mirror, no checkpoint).
+export TF_CLI_CONFIG_FILE := $(TF_RC)
+export TF_IN_AUTOMATION := 1
+export CHECKPOINT_DISABLE := 1
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/dev.lock lambda_src/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e lambda_src
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## create the virtual environment with pinned dependencies
+
+$(TF_RC): scripts/tf-cli-config.sh
+	scripts/tf-cli-config.sh $@
+
+.PHONY: build
+build: $(VENV)/.installed ## write the Lambda zip (reproducible) and print its size
+	$(PY) scripts/build_lambda_zip.py lambda_src/src $(ZIP)
+
+.PHONY: lint
+lint: $(VENV)/.installed ## ruff check, ruff format --check, mypy --strict
+	$(VENV)/bin/ruff check lambda_src tests scripts
+	$(VENV)/bin/ruff format --check lambda_src tests scripts
+	cd lambda_src && ../$(VENV)/bin/mypy src/studio_recovery
+
+.PHONY: fmt
+fmt: $(VENV)/.installed $(TF_RC) ## format Python and Terraform sources
+	$(VENV)/bin/ruff check --fix lambda_src tests scripts
+	$(VENV)/bin/ruff format lambda_src tests scripts
+	terraform fmt -recursive
+
+.PHONY: tf-check
+tf-check: $(TF_RC) build ## terraform fmt -check, init and validate every root, submodule and example
+	terraform fmt -check -recursive
+	@for d in $(TF_DIRS); do \
+	  echo "== terraform validate $$d"; \
+	  terraform -chdir=$$d init -backend=false -input=false -no-color > $(BUILD)/tf-init.log 2>&1 || { cat $(BUILD)/tf-init.log; exit 1; }; \
+	  terraform -chdir=$$d validate -no-color; \
+	done
+
+.PHONY: tf-test
+tf-test: $(TF_RC) build ## terraform native tests (mocked provider, plan only)
+	terraform init -backend=false -input=false -no-color > $(BUILD)/tf-init.log 2>&1 || { cat $(BUILD)/tf-init.log; exit 1; }
+	terraform test -no-color
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.lock
+	touch $@
+
+.PHONY: checkov
+checkov: $(CHECKOV_VENV)/.installed ## checkov over the module and examples, offline
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework terraform \
+	  --config-file .checkov.yaml -d .
+
+.PHONY: test-py
+test-py: $(VENV)/.installed build ## pytest: unit, integration, sandbox and end-to-end suites
+	$(VENV)/bin/pytest -q tests
+
+.PHONY: test
+test: lint tf-check tf-test checkov test-py ## everything CI runs
+
+.PHONY: demo
+demo: $(VENV)/.installed build $(TF_RC) ## the offline sandbox: apply the module, delete and recreate profiles, watch files come back
+	$(PY) -m studio_recovery.sandbox.demo --zip $(ZIP)
+
+.PHONY: pr
+pr: fmt test ## format, then everything CI runs
+
+.PHONY: clean
+clean: ## remove build outputs, virtual environments and Terraform caches
+	rm -rf $(BUILD) $(VENV) $(CHECKOV_VENV) .sandbox .pytest_cache .mypy_cache .ruff_cache
+	find . -name .terraform -type d -prune -exec rm -rf {} +
