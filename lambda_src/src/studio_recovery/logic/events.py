@@ -1,0 +1,397 @@
+"""What a SageMaker CloudTrail event means for the registry (no boto3 here).
+
+`handle_event` takes the parsed event and the two data-access objects. A profile's home
+directory is recorded only when its uid has been read and is all digits; anything else
+raises a typed error with nothing written (a row without a uid would point DataSync at the
+root of the volume).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import ValidationError
+
+from studio_recovery.dal.sagemaker import DomainDescription, ProfileDescription, ResourceGoneError
+from studio_recovery.models.cloudtrail import CloudTrailDetail, RequestParameters
+from studio_recovery.models.errors import (
+    MalformedEventError,
+    UnresolvableProfileError,
+    UnsupportedEventError,
+)
+from studio_recovery.models.registry import (
+    Domain,
+    Generation,
+    Kind,
+    ProfileKey,
+    Retention,
+    is_valid_uid,
+)
+from studio_recovery.observability import append_context_keys, logger
+
+
+class SageMakerReader(Protocol):
+    """The SageMaker calls the event logic needs (dal.sagemaker.SageMakerGateway)."""
+
+    def describe_domain(self, domain_id: str) -> DomainDescription: ...
+
+    def describe_profile(self, domain_id: str, kind: Kind, name: str) -> ProfileDescription: ...
+
+
+class EventRegistry(Protocol):
+    """The registry writes the event logic needs (dal.registry.RegistryRepository)."""
+
+    def record_generation(
+        self,
+        key: ProfileKey,
+        *,
+        domain_id: str,
+        efs_id: str,
+        uid: str,
+        created_at: datetime,
+        sso_user_value: str | None = None,
+        event_id: str | None = None,
+    ) -> Generation: ...
+
+    def mark_deleted(
+        self, key: ProfileKey, domain_id: str, deleted_at: datetime
+    ) -> Generation | None: ...
+
+    def put_domain(self, domain: Domain) -> bool: ...
+
+    def mark_domain_deleted(
+        self,
+        domain_name: str,
+        domain_id: str,
+        deleted_at: datetime,
+        retention: Retention,
+        event_id: str | None = None,
+    ) -> bool: ...
+
+    def get_domain_by_id(self, domain_id: str) -> Domain | None: ...
+
+
+Action = Literal[
+    "generation_recorded",
+    "already_recorded",
+    "profile_deleted",
+    "domain_recorded",
+    "domain_deleted",
+    "ignored",
+]
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What an event changed in the registry."""
+
+    event_name: str
+    event_id: str
+    action: Action
+    reason: str = ""
+    domain_id: str | None = None
+    domain_name: str | None = None
+    kind: Kind | None = None
+    name: str | None = None
+    generation: int | None = None
+
+    @property
+    def recorded(self) -> bool:
+        """True when this event wrote something new."""
+        return self.action in {
+            "generation_recorded",
+            "profile_deleted",
+            "domain_recorded",
+            "domain_deleted",
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready summary (`name` is written `profile`: `name` is reserved in log records)."""
+        fields = {**self.__dict__, "profile": self.name, "name": None}
+        return {key: value for key, value in fields.items() if value is not None}
+
+
+def handle_event(
+    detail: CloudTrailDetail, registry: EventRegistry, sagemaker: SageMakerReader
+) -> EventOutcome:
+    """Apply one CloudTrail event to the registry.
+
+    Raises UnsupportedEventError (unknown event name), MalformedEventError (a field we
+    need is missing or invalid), UnresolvableProfileError (home directory unreadable),
+    TransientAwsError (AWS throttling/5xx): in every case nothing was written.
+    """
+    handler = _HANDLERS.get(detail.event_name)
+    if handler is None:
+        raise UnsupportedEventError(
+            f"event {detail.event_name!r} is not handled; expected one of {sorted(_HANDLERS)}"
+        )
+    if detail.error_code:
+        logger.info("The API call failed; nothing to record", extra={"error": detail.error_code})
+        return EventOutcome(detail.event_name, detail.event_id, "ignored", "the API call failed")
+    params = detail.request_parameters or RequestParameters()
+    try:
+        return handler(detail, params, registry, sagemaker)
+    except ValidationError as exc:
+        raise MalformedEventError(f"{detail.event_name} {detail.event_id}: {exc}") from None
+
+
+# --------------------------------------------------------------- profiles and spaces
+
+
+def _created_user(
+    detail: CloudTrailDetail,
+    params: RequestParameters,
+    registry: EventRegistry,
+    sm: SageMakerReader,
+) -> EventOutcome:
+    return _created(detail, "user", params.user_profile_name, params, registry, sm)
+
+
+def _created_space(
+    detail: CloudTrailDetail,
+    params: RequestParameters,
+    registry: EventRegistry,
+    sm: SageMakerReader,
+) -> EventOutcome:
+    return _created(detail, "space", params.space_name, params, registry, sm)
+
+
+def _deleted_user(
+    detail: CloudTrailDetail,
+    params: RequestParameters,
+    registry: EventRegistry,
+    sm: SageMakerReader,
+) -> EventOutcome:
+    return _deleted(detail, "user", params.user_profile_name, params, registry, sm)
+
+
+def _deleted_space(
+    detail: CloudTrailDetail,
+    params: RequestParameters,
+    registry: EventRegistry,
+    sm: SageMakerReader,
+) -> EventOutcome:
+    return _deleted(detail, "space", params.space_name, params, registry, sm)
+
+
+def _created(
+    detail: CloudTrailDetail,
+    kind: Kind,
+    name: str | None,
+    params: RequestParameters,
+    registry: EventRegistry,
+    sagemaker: SageMakerReader,
+) -> EventOutcome:
+    """Create*: resolve the new home directory (volume + uid) and record a generation."""
+    domain_id = _required(detail, "domainId", params.domain_id)
+    name = _required(detail, "userProfileName" if kind == "user" else "spaceName", name)
+    append_context_keys(kind=kind, profile=name)
+    domain = _describe_domain_for(detail, domain_id, f"{kind} {name}", sagemaker)
+    key = ProfileKey(domain_name=domain.domain_name, kind=kind, name=name)
+    append_context_keys(domain=key.domain_name)
+    try:
+        profile = sagemaker.describe_profile(domain_id, kind, name)
+    except ResourceGoneError as exc:
+        raise UnresolvableProfileError(f"{key}: deleted before its home could be read") from exc
+    if not is_valid_uid(profile.uid):
+        raise UnresolvableProfileError(
+            f"{key}: HomeEfsFileSystemUid is {profile.uid!r}, not a uid; nothing recorded"
+        )
+    assert profile.uid is not None  # for the type checker: is_valid_uid checked it
+    assert domain.efs_id is not None  # _describe_domain_for checked it
+    generation = registry.record_generation(
+        key,
+        domain_id=domain_id,
+        efs_id=domain.efs_id,
+        uid=profile.uid,
+        created_at=detail.event_time,
+        sso_user_value=profile.sso_user_value or params.single_sign_on_user_value,
+        event_id=detail.event_id,
+    )
+    fresh = generation.event_id == detail.event_id
+    return EventOutcome(
+        detail.event_name,
+        detail.event_id,
+        "generation_recorded" if fresh else "already_recorded",
+        domain_id=domain_id,
+        domain_name=key.domain_name,
+        kind=kind,
+        name=name,
+        generation=generation.generation,
+    )
+
+
+def _deleted(
+    detail: CloudTrailDetail,
+    kind: Kind,
+    name: str | None,
+    params: RequestParameters,
+    registry: EventRegistry,
+    sagemaker: SageMakerReader,
+) -> EventOutcome:
+    """Delete*: mark the profile's current home directory deleted (it stays on the volume)."""
+    domain_id = _required(detail, "domainId", params.domain_id)
+    name = _required(detail, "userProfileName" if kind == "user" else "spaceName", name)
+    append_context_keys(kind=kind, profile=name)
+    domain_name = _domain_name(domain_id, registry, sagemaker)
+    if domain_name is None:
+        logger.info("Delete in a domain the registry never saw: nothing to mark")
+        return EventOutcome(
+            detail.event_name, detail.event_id, "ignored", "unknown domain", domain_id=domain_id
+        )
+    key = ProfileKey(domain_name=domain_name, kind=kind, name=name)
+    append_context_keys(domain=domain_name)
+    generation = registry.mark_deleted(key, domain_id, detail.event_time)
+    return EventOutcome(
+        detail.event_name,
+        detail.event_id,
+        "profile_deleted" if generation is not None else "ignored",
+        "" if generation is not None else "no live generation",
+        domain_id=domain_id,
+        domain_name=domain_name,
+        kind=kind,
+        name=name,
+        generation=generation.generation if generation is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------- domains
+
+
+def _created_domain(
+    detail: CloudTrailDetail,
+    params: RequestParameters,
+    registry: EventRegistry,
+    sm: SageMakerReader,
+) -> EventOutcome:
+    """CreateDomain: record the domain and its home EFS volume."""
+    arn = detail.response_elements.domain_arn if detail.response_elements else None
+    domain_id = _required(detail, "responseElements.domainArn", _arn_id(arn) or params.domain_id)
+    described = _describe_domain_for(detail, domain_id, "the domain", sm)
+    assert described.efs_id is not None  # _describe_domain_for checked it
+    domain = Domain(
+        domain_id=domain_id,
+        domain_name=described.domain_name,
+        efs_id=described.efs_id,
+        created_at=detail.event_time,
+        event_id=detail.event_id,
+    )
+    append_context_keys(domain=domain.domain_name)
+    written = registry.put_domain(domain)
+    return EventOutcome(
+        detail.event_name,
+        detail.event_id,
+        "domain_recorded" if written else "ignored",
+        "" if written else "domain already deleted",
+        domain_id=domain_id,
+        domain_name=domain.domain_name,
+    )
+
+
+def _deleted_domain(
+    detail: CloudTrailDetail,
+    params: RequestParameters,
+    registry: EventRegistry,
+    sm: SageMakerReader,
+) -> EventOutcome:
+    """DeleteDomain: record the deletion and whether the EFS volume was retained."""
+    domain_id = _required(detail, "domainId", params.domain_id)
+    policy = params.retention_policy
+    retention: Retention = policy.home_efs_file_system if policy is not None else "Retain"
+    domain_name = _domain_name(domain_id, registry, sm, registry_first=True)
+    if domain_name is None:
+        logger.info("Delete of a domain the registry never saw: nothing to mark")
+        return EventOutcome(
+            detail.event_name, detail.event_id, "ignored", "unknown domain", domain_id=domain_id
+        )
+    append_context_keys(domain=domain_name)
+    marked = registry.mark_domain_deleted(
+        domain_name, domain_id, detail.event_time, retention, event_id=detail.event_id
+    )
+    return EventOutcome(
+        detail.event_name,
+        detail.event_id,
+        "domain_deleted" if marked else "ignored",
+        f"retention {retention}" if marked else "unknown domain",
+        domain_id=domain_id,
+        domain_name=domain_name,
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _required(detail: CloudTrailDetail, field: str, value: str | None) -> str:
+    if not value:
+        raise MalformedEventError(f"{detail.event_name} {detail.event_id}: {field} is missing")
+    return value
+
+
+def _arn_id(arn: str | None) -> str | None:
+    """`arn:aws:sagemaker:us-east-1:123456789012:domain/d-abc` -> `d-abc`."""
+    if not arn or "/" not in arn:
+        return None
+    return arn.rsplit("/", 1)[1] or None
+
+
+def _describe_domain_for(
+    detail: CloudTrailDetail, domain_id: str, what: str, sagemaker: SageMakerReader
+) -> DomainDescription:
+    """DescribeDomain, requiring the name and the home EFS id."""
+    try:
+        domain = sagemaker.describe_domain(domain_id)
+    except ResourceGoneError as exc:
+        raise UnresolvableProfileError(
+            f"{detail.event_name} for {what}: domain {domain_id} no longer exists"
+        ) from exc
+    if not domain.domain_name or not domain.efs_id:
+        raise UnresolvableProfileError(
+            f"{detail.event_name} for {what}: domain {domain_id} has no name or home EFS volume"
+        )
+    return domain
+
+
+def _domain_name(
+    domain_id: str,
+    registry: EventRegistry,
+    sagemaker: SageMakerReader,
+    *,
+    registry_first: bool = False,
+) -> str | None:
+    """Name of a domain by id: DescribeDomain (cheap) or the registry (a Scan), or None."""
+
+    def from_registry() -> str | None:
+        domain = registry.get_domain_by_id(domain_id)
+        return domain.domain_name if domain is not None else None
+
+    def from_sagemaker() -> str | None:
+        try:
+            return sagemaker.describe_domain(domain_id).domain_name or None
+        except ResourceGoneError:
+            return None
+
+    lookups = (from_registry, from_sagemaker) if registry_first else (from_sagemaker, from_registry)
+    for lookup in lookups:
+        name = lookup()
+        if name:
+            return name
+    return None
+
+
+_Handler = Callable[
+    [CloudTrailDetail, RequestParameters, EventRegistry, SageMakerReader], EventOutcome
+]
+
+_HANDLERS: dict[str, _Handler] = {
+    "CreateUserProfile": _created_user,
+    "CreateSpace": _created_space,
+    "DeleteUserProfile": _deleted_user,
+    "DeleteSpace": _deleted_space,
+    "CreateDomain": _created_domain,
+    "DeleteDomain": _deleted_domain,
+}
+
+SUPPORTED_EVENTS = frozenset(_HANDLERS)

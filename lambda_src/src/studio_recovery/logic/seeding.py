@@ -1,0 +1,211 @@
+"""Seeding: record every existing domain, user profile and space (no boto3 here).
+
+Run on install (and safe to run again) so that a later recreation finds its earlier home
+directory. Zero domains, domains without an execution role, and profiles deleted while we
+list them are normal; each profile that cannot be recorded is skipped with a reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from studio_recovery.dal.sagemaker import (
+    DomainDescription,
+    ProfileDescription,
+    ProfileSummary,
+    ResourceGoneError,
+)
+from studio_recovery.models.errors import UnresolvableProfileError
+from studio_recovery.models.registry import Domain, HomeDirectory, Kind, ProfileKey, is_valid_uid
+from studio_recovery.observability import logger
+
+GONE_STATUSES = frozenset({"Deleting", "Delete_Failed", "Failed"})
+"""Domain/profile statuses that have no home directory worth recording."""
+
+
+class SeedSource(Protocol):
+    """The SageMaker calls seeding needs (dal.sagemaker.SageMakerGateway)."""
+
+    def list_domains(self) -> Iterator[DomainDescription]: ...
+
+    def describe_domain(self, domain_id: str) -> DomainDescription: ...
+
+    def list_profiles(self, domain_id: str, kind: Kind) -> Iterator[ProfileSummary]: ...
+
+    def describe_profile(self, domain_id: str, kind: Kind, name: str) -> ProfileDescription: ...
+
+
+class SeedResult(Protocol):
+    recorded: int
+    skipped: list[tuple[ProfileKey, str]]
+
+
+class SeedRegistry(Protocol):
+    """The registry writes seeding needs (dal.registry.RegistryRepository)."""
+
+    def put_domain(self, domain: Domain) -> bool: ...
+
+    def batch_record(self, homes: Iterable[HomeDirectory]) -> SeedResult: ...
+
+
+@dataclass
+class SeedReport:
+    """Counts of one seeding run, and what was skipped and why."""
+
+    domains: int = 0
+    users: int = 0
+    spaces: int = 0
+    recorded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def skip(self, what: str, reason: str) -> None:
+        self.skipped.append((what, reason))
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready summary: counts, skip reasons counted, and the first skipped items."""
+        return {
+            "domains": self.domains,
+            "users": self.users,
+            "spaces": self.spaces,
+            "recorded": self.recorded,
+            "skipped": len(self.skipped),
+            "skipped_reasons": dict(Counter(reason for _, reason in self.skipped)),
+            "skipped_examples": [f"{what}: {reason}" for what, reason in self.skipped[:20]],
+        }
+
+
+def seed(
+    sagemaker: SeedSource,
+    registry: SeedRegistry,
+    *,
+    concurrency: int,
+    run_id: str,
+    now: datetime | None = None,
+) -> SeedReport:
+    """Record every domain of the region and every user profile and space in them.
+
+    Describe calls run `concurrency` at a time; writes are batched by the registry, which
+    never overwrites an opt-out flag nor lowers a generation, so a rerun is safe.
+    """
+    now = now or datetime.now(UTC)
+    report = SeedReport()
+    homes: list[HomeDirectory] = []
+    domains = list(sagemaker.list_domains())
+    report.domains = len(domains)
+    for summary in domains:
+        domain = _record_domain(summary, sagemaker, registry, report, run_id, now)
+        if domain is not None:
+            homes += _domain_homes(domain, sagemaker, report, concurrency, run_id, now)
+    if homes:
+        result = registry.batch_record(homes)
+        report.recorded = result.recorded
+        report.skipped += [(str(key), reason) for key, reason in result.skipped]
+    logger.info("Seeding finished", extra=report.as_dict())
+    return report
+
+
+def _record_domain(
+    summary: DomainDescription,
+    sagemaker: SeedSource,
+    registry: SeedRegistry,
+    report: SeedReport,
+    run_id: str,
+    now: datetime,
+) -> Domain | None:
+    """DescribeDomain and record it; None (with a skip reason) when it cannot be used."""
+    what = f"domain {summary.domain_id}"
+    if summary.status in GONE_STATUSES:
+        report.skip(what, f"status {summary.status}")
+        return None
+    try:
+        described = sagemaker.describe_domain(summary.domain_id)
+    except ResourceGoneError:
+        report.skip(what, "deleted while listing")
+        return None
+    except UnresolvableProfileError as exc:
+        report.skip(what, str(exc))
+        return None
+    if not described.efs_id:
+        report.skip(what, "no home EFS volume")
+        return None
+    try:
+        domain = Domain(
+            domain_id=described.domain_id,
+            domain_name=described.domain_name,
+            efs_id=described.efs_id,
+            created_at=described.created_at or summary.created_at or now,
+            event_id=run_id,
+        )
+    except ValidationError:
+        report.skip(what, f"invalid domain name {described.domain_name!r}")
+        return None
+    registry.put_domain(domain)
+    return domain
+
+
+def _domain_homes(
+    domain: Domain,
+    sagemaker: SeedSource,
+    report: SeedReport,
+    concurrency: int,
+    run_id: str,
+    now: datetime,
+) -> list[HomeDirectory]:
+    """Every profile and space of a domain, described in parallel."""
+    summaries: list[ProfileSummary] = []
+    try:
+        for kind in ("user", "space"):
+            summaries += list(sagemaker.list_profiles(domain.domain_id, kind))
+    except ResourceGoneError:
+        report.skip(f"domain {domain.domain_id}", "deleted while listing")
+        return []
+    report.users += sum(1 for s in summaries if s.kind == "user")
+    report.spaces += sum(1 for s in summaries if s.kind == "space")
+
+    def describe(summary: ProfileSummary) -> HomeDirectory | str:
+        return _describe_home(domain, summary, sagemaker, run_id, now)
+
+    homes: list[HomeDirectory] = []
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for summary, outcome in zip(summaries, pool.map(describe, summaries), strict=True):
+            if isinstance(outcome, str):
+                report.skip(f"{domain.domain_name}/{summary.kind}/{summary.name}", outcome)
+            else:
+                homes.append(outcome)
+    return homes
+
+
+def _describe_home(
+    domain: Domain, summary: ProfileSummary, sagemaker: SeedSource, run_id: str, now: datetime
+) -> HomeDirectory | str:
+    """The profile's home directory, or the reason it is skipped."""
+    if summary.status in GONE_STATUSES:
+        return f"status {summary.status}"
+    try:
+        profile = sagemaker.describe_profile(domain.domain_id, summary.kind, summary.name)
+    except ResourceGoneError:
+        return "deleted while listing"
+    except UnresolvableProfileError as exc:
+        return str(exc)
+    if not is_valid_uid(profile.uid):
+        return f"HomeEfsFileSystemUid {profile.uid!r} is not a uid"
+    try:
+        key = ProfileKey(domain_name=domain.domain_name, kind=summary.kind, name=summary.name)
+        return HomeDirectory(
+            key=key,
+            domain_id=domain.domain_id,
+            efs_id=domain.efs_id,
+            uid=profile.uid,
+            created_at=profile.created_at or now,
+            sso_user_value=profile.sso_user_value,
+            event_id=run_id,
+        )
+    except ValidationError:
+        return f"invalid name {summary.name!r}"
