@@ -31,7 +31,10 @@ def test_same_sources_give_the_same_bytes(tmp_path: Path) -> None:
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"
     builder.write_zip(SRC, first)
     builder.write_zip(SRC, second)
-    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
+    assert (
+        hashlib.sha256(first.read_bytes()).digest()
+        == hashlib.sha256(second.read_bytes()).digest()
+    )
 
 
 def test_only_runtime_code_is_packaged(tmp_path: Path) -> None:
@@ -40,7 +43,12 @@ def test_only_runtime_code_is_packaged(tmp_path: Path) -> None:
     names = zipfile.ZipFile(out).namelist()
     assert "studio_recovery/__init__.py" in names
     assert names == sorted(names)
-    forbidden = ("studio_recovery/cli/", "studio_recovery/sandbox/", "boto3/", "botocore/")
+    forbidden = (
+        "studio_recovery/cli/",
+        "studio_recovery/sandbox/",
+        "boto3/",
+        "botocore/",
+    )
     assert not [n for n in names if n.startswith(forbidden) or "__pycache__" in n]
     assert all(n.startswith("studio_recovery/") for n in names)
 

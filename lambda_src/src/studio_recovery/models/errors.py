@@ -37,3 +37,25 @@ class UnsafeTransferError(StudioRecoveryError):
 
 class NotFoundError(StudioRecoveryError):
     """A registry item that should exist does not."""
+
+
+class SlotUnavailable(StudioRecoveryError):
+    """Every DataSync concurrency slot is taken; the workflow retries with jittered back-off."""
+
+
+class SlotWaitTimeout(StudioRecoveryError):
+    """No DataSync slot became free within the workflow's slot wait; never retried."""
+
+
+class NoUsableSubnetError(StudioRecoveryError):
+    """No configured DataSync subnet is in the VPC and zone of one of the volume's mount
+    targets: DataSync could not reach it. A configuration problem; never retried."""
+
+
+class CleanupIncompleteError(StudioRecoveryError):
+    """DataSync or EFS resources of a restore could not be deleted; their ARNs are on the
+    restore item. Never retried: creating more would only leak more."""
+
+
+class RestoreStoppedError(StudioRecoveryError):
+    """The restore was finished (stopped by hand, timed out) while this step was running."""

@@ -1,0 +1,116 @@
+"""Carry out a restore plan: record it in the registry and start (or not) the workflow.
+
+Shared by the stream Lambda (new generations, pending copies) and by finalize (follow-up
+restores after an empty source). Every step is idempotent: the restore item is written
+only if absent, the execution is named by `restore_id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from studio_recovery.logic.restore_plan import SkipRestore, StartRestore, skip_restore_id
+from studio_recovery.models.registry import Generation
+from studio_recovery.models.restore import HomeLocation, RestoreItem, Trigger
+from studio_recovery.observability import logger
+
+if TYPE_CHECKING:
+    from studio_recovery.dal.restores import RestoreRepository
+    from studio_recovery.dal.workflow import WorkflowGateway
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """What `start_restore` did."""
+
+    restore_id: str
+    execution_arn: str | None
+    started: bool
+    """False when the restore had been started (or finished) already."""
+
+
+def record_skip(
+    plan: SkipRestore,
+    target: Generation,
+    restores: RestoreRepository,
+    now: datetime,
+    trigger: Trigger = "auto",
+) -> str:
+    """Write the SKIPPED restore item and the profile row's status; returns its id."""
+    restore_id = skip_restore_id(target, trigger)
+    item = RestoreItem(
+        restore_id=restore_id,
+        trigger=trigger,
+        status="SKIPPED",
+        reason=f"{plan.reason.value}: {plan.detail}",
+        target=HomeLocation.of(target),
+        started_at=now,
+        ended_at=now,
+    )
+    if restores.create_restore(item):
+        restores.set_profile_restore(
+            target.key,
+            target.generation,
+            restore_id=restore_id,
+            status="SKIPPED",
+            reason=item.reason,
+            started_at=now,
+            ended_at=now,
+        )
+    logger.info("Restore skipped", extra={"reason": plan.reason.value, "detail": plan.detail})
+    return restore_id
+
+
+def start_restore(
+    plan: StartRestore,
+    restores: RestoreRepository,
+    workflow: WorkflowGateway,
+    now: datetime,
+) -> StartResult:
+    """Write the PENDING restore item, start the execution, point the profile row at it.
+
+    A restore item that exists already and is finished is left alone (no new execution);
+    one that exists and is still pending is started again (ExecutionAlreadyExists is fine),
+    which covers a crash between the write and the start.
+    """
+    request = plan.request
+    key = request.target.key
+    item = RestoreItem(
+        restore_id=request.restore_id,
+        trigger=request.trigger,
+        status="PENDING",
+        source=request.source,
+        target=request.target,
+        started_at=now,
+    )
+    if not restores.create_restore(item):
+        existing = restores.get_restore(key, request.restore_id)
+        if existing is not None and existing.is_terminal:
+            logger.info("Restore already finished; not started again")
+            return StartResult(request.restore_id, existing.execution_arn, started=False)
+    execution = workflow.start(request)
+    restores.set_execution(key, request.restore_id, execution.execution_arn)
+    restores.set_profile_restore(
+        key,
+        request.target.generation,
+        restore_id=request.restore_id,
+        status="PENDING",
+        reason=None,
+        execution_arn=execution.execution_arn,
+        started_at=now,
+    )
+    if request.trigger == "copy":
+        restores.mark_copy_started(key, request.restore_id)
+    logger.info(
+        "Restore started" if not execution.already_started else "Restore was started already",
+        extra={
+            "restore_id": request.restore_id,
+            "execution_arn": execution.execution_arn,
+            "source": str(request.source),
+        },
+    )
+    return StartResult(
+        request.restore_id, execution.execution_arn, started=not execution.already_started
+    )

@@ -1,0 +1,276 @@
+"""Models of a restore (docs/internals.md sections 1 and 4).
+
+- `RestoreRequest`: the workflow's execution input (who is restored from where).
+- `Transfer`: what `prepare` created (task, locations, access points).
+- `TransferStats` / `RestoreOutcome`: what `finalize` records and returns.
+- `RestoreItem`, `CopyRequest`: the registry items `RESTORE#<id>` and `COPY`.
+
+uids are plain strings here on purpose: the workflow's own checks
+(`studio_recovery.logic.transfer.validate_transfer`) refuse an unsafe one with
+`UnsafeTransferError`, a typed error the workflow and the tests can see.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from studio_recovery.models.registry import (
+    Generation,
+    Kind,
+    Name,
+    ProfileKey,
+    UtcDateTime,
+)
+
+Trigger = Literal["auto", "copy", "manual"]
+RestoreStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "SOURCE_EMPTY"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "SKIPPED", "SOURCE_EMPTY"})
+CopyStatus = Literal["PENDING", "STARTED"]
+
+RESTORE_PREFIX = "RESTORE#"
+COPY_SK = "COPY"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class HomeLocation(_Model):
+    """One generation's home directory: the profile, its volume, its uid, its number."""
+
+    domain_id: str = Field(min_length=1)
+    domain_name: Name
+    kind: Kind
+    name: Name
+    efs_id: str = Field(min_length=1)
+    uid: str
+    generation: int = Field(ge=1)
+
+    @property
+    def key(self) -> ProfileKey:
+        return ProfileKey(domain_name=self.domain_name, kind=self.kind, name=self.name)
+
+    @property
+    def directory(self) -> tuple[str, str]:
+        """(volume, uid): two locations with the same directory are the same files."""
+        return (self.efs_id, self.uid)
+
+    @classmethod
+    def of(cls, generation: Generation) -> Self:
+        """The location of a recorded generation."""
+        return cls(
+            domain_id=generation.domain_id,
+            domain_name=generation.domain_name,
+            kind=generation.kind,
+            name=generation.name,
+            efs_id=generation.efs_id,
+            uid=generation.uid,
+            generation=generation.generation,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.key} generation {self.generation} ({self.efs_id}:/{self.uid})"
+
+
+class RestoreRequest(_Model):
+    """The workflow's execution input; its `restore_id` is the execution name."""
+
+    restore_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,80}$")
+    trigger: Trigger
+    target: HomeLocation
+    source: HomeLocation
+
+    def execution_input(self) -> dict[str, Any]:
+        """The JSON document the execution starts with."""
+        return self.model_dump(mode="json")
+
+
+class PrepareInput(_Model):
+    """What the workflow's Prepare state sends (the request plus execution context)."""
+
+    restore_id: str = Field(min_length=1)
+    target: HomeLocation
+    source: HomeLocation
+    execution_arn: str = Field(min_length=1)
+    execution_started_at: UtcDateTime | None = None
+    slot_wait_timeout_seconds: int | None = Field(default=None, ge=0)
+
+
+class Transfer(_Model):
+    """What `prepare` created, stored by the workflow at `$.transfer`."""
+
+    task_arn: str
+    source_location_arn: str
+    target_location_arn: str
+    access_point_ids: list[str] = Field(default_factory=list)
+
+
+class WorkflowError(_Model):
+    """A caught error as Step Functions hands it over."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    error: str = Field(default="Error", alias="Error")
+    cause: str | None = Field(default=None, alias="Cause")
+
+
+class TransferExecution(_Model):
+    """The DataSync execution as the poll loop left it (`$.execution`)."""
+
+    arn: str | None = None
+    waited_seconds: int = 0
+    describe: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> str | None:
+        """DataSync's status from the last DescribeTaskExecution (SUCCESS, ERROR, ...)."""
+        return None if self.describe is None else self.describe.get("Status")
+
+
+class FinalizeInput(_Model):
+    """The workflow state when it reaches Finalize (any path, with or without an error)."""
+
+    restore_id: str = Field(min_length=1)
+    trigger: Trigger = "auto"
+    target: HomeLocation
+    source: HomeLocation | None = None
+    execution_arn: str | None = None
+    transfer: Transfer | None = None
+    execution: TransferExecution | None = None
+    error: WorkflowError | None = None
+    cancel_error: WorkflowError | None = None
+
+
+class TransferStats(_Model):
+    """Counters of a finished DataSync execution (0 when it never ran)."""
+
+    bytes_written: int = 0
+    bytes_file_transferred: int = 0
+    files_transferred: int = 0
+    total_duration_ms: int = 0
+    files_at_source: int | None = None
+
+    @classmethod
+    def from_describe(cls, describe: dict[str, Any] | None) -> Self:
+        """Read DescribeTaskExecution's counters; absent ones count as 0."""
+        if not describe:
+            return cls()
+        result = describe.get("Result") or {}
+        listed = describe.get("FilesListed") or {}
+        at_source = listed.get("AtSource")
+        return cls(
+            bytes_written=int(describe.get("BytesWritten") or 0),
+            bytes_file_transferred=int(describe.get("BytesTransferred") or 0),
+            files_transferred=int(describe.get("FilesTransferred") or 0),
+            total_duration_ms=int(result.get("TotalDuration") or 0),
+            files_at_source=None if at_source is None else int(at_source),
+        )
+
+    @property
+    def source_was_empty(self) -> bool:
+        """Nothing but the directory itself was found at the source.
+
+        DataSync lists the location's root directory as one object, so an empty home lists
+        1 at the source (`FilesListed.AtSource`). Without that counter, nothing transferred
+        counts as empty.
+        """
+        if self.files_at_source is not None:
+            return self.files_at_source <= 1
+        return self.files_transferred == 0
+
+
+class RestoreOutcome(_Model):
+    """What `finalize` decided and returns to the workflow."""
+
+    status: RestoreStatus
+    reason: str
+    stats: TransferStats = Field(default_factory=TransferStats)
+    follow_up_restore_id: str | None = None
+
+    def workflow_output(self) -> dict[str, Any]:
+        """`{"status", "reason", "follow_up_restore_id"}`: every key present (the ASL reads all)."""
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "follow_up_restore_id": self.follow_up_restore_id,
+        }
+
+
+class RestoreItem(_Model):
+    """The registry item `RESTORE#<restore_id>` under the target profile's partition."""
+
+    restore_id: str
+    trigger: Trigger
+    status: RestoreStatus
+    reason: str | None = None
+    source: HomeLocation | None = None
+    target: HomeLocation
+    execution_arn: str | None = None
+    task_arn: str | None = None
+    location_arns: list[str] = Field(default_factory=list)
+    access_point_ids: list[str] = Field(default_factory=list)
+    started_at: UtcDateTime
+    ended_at: UtcDateTime | None = None
+    bytes_written: int = 0
+    bytes_file_transferred: int = 0
+    files_transferred: int = 0
+    total_duration_ms: int = 0
+
+    @property
+    def pk(self) -> str:
+        return self.target.key.pk
+
+    @property
+    def sk(self) -> str:
+        return restore_sk(self.restore_id)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def to_item(self) -> dict[str, Any]:
+        body = self.model_dump(mode="json", exclude_none=True)
+        return {"pk": self.pk, "sk": self.sk, "entity": "restore", **body}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Self:
+        return cls.model_validate(_plain_numbers(item))
+
+
+class CopyRequest(_Model):
+    """The registry item `COPY`: an admin asked to copy `source_pk`'s files to this profile."""
+
+    target: ProfileKey
+    status: CopyStatus
+    source_pk: str
+    source_generation: int | None = Field(default=None, ge=1)
+    requested_at: UtcDateTime
+    requested_by: str | None = None
+
+    @property
+    def source(self) -> ProfileKey:
+        return ProfileKey.from_pk(self.source_pk)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Self:
+        """From a `COPY` item (its `pk` names the target)."""
+        body = _plain_numbers(item)
+        return cls.model_validate({**body, "target": ProfileKey.from_pk(str(item["pk"]))})
+
+
+def restore_sk(restore_id: str) -> str:
+    return f"{RESTORE_PREFIX}{restore_id}"
+
+
+def _plain_numbers(value: Any) -> Any:
+    """boto3's resource API returns Decimal for numbers: make them ints (ours are whole)."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _plain_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(item) for item in value]
+    return value
