@@ -250,17 +250,21 @@ def test_name_reused_outside_the_window_is_skipped(
     )
 
 
-def test_brand_new_profile_records_that_there_is_nothing_to_restore(
+def test_brand_new_profile_starts_nothing_and_writes_no_restore_item(
     registry_table: Any, state_machine: str, recorder: Recorder
 ) -> None:
+    # given a profile seen for the first time (seeding, or a new user)
     recorder.create(ALICE, "200001")
-
-    invoke(generation_record(registry_table, ALICE, 1))
-
+    # when its first generation reaches the stream
+    result = invoke(generation_record(registry_table, ALICE, 1))
+    # then nothing starts, and no SKIPPED restore item clutters its history
+    assert result == {"batchItemFailures": []}
     assert executions(state_machine) == []
-    assert the_restore(registry_table, ALICE)["reason"].startswith(
-        "no_earlier_generation"
-    )
+    items = registry_table.scan()["Items"]
+    assert not [i for i in items if str(i["sk"]).startswith("RESTORE#")]
+    assert "replication_status" not in RegistryRepository(
+        registry_table.name
+    ).get_profile(ALICE).model_dump(exclude_none=True)
 
 
 # ------------------------------------------------------------------- copies

@@ -35,6 +35,7 @@ from studio_recovery.dal.workflow import WorkflowGateway
 from studio_recovery.logic.restore_plan import (
     PendingCopy,
     Plan,
+    SkipReason,
     SkipRestore,
     plan_copy,
     plan_restore,
@@ -151,6 +152,10 @@ def _carry_out(
     plan: Plan, target: Generation, services: StreamServices, trigger: Trigger = "auto"
 ) -> str:
     now = services.clock()
+    if isinstance(plan, SkipRestore) and plan.reason is SkipReason.NO_EARLIER_GENERATION:
+        # A profile's first home directory: nothing to restore, nothing worth a record.
+        logger.info("First home directory of this profile; nothing to restore")
+        return "ignored: first home directory"
     if isinstance(plan, SkipRestore):
         record_skip(plan, target, services.restores, now, trigger=trigger)
         with single_metric(

@@ -102,13 +102,13 @@ def plan_auto(
     reuse_window: timedelta,
 ) -> Plan:
     """The automatic restore of a recreated profile or space (trigger `auto`)."""
-    if not profile.replication:
-        return SkipRestore(SkipReason.OPTED_OUT, "the profile is opted out of restores")
     earlier = [g for g in generations if g.generation < target.generation]
     if not earlier:
         return SkipRestore(
             SkipReason.NO_EARLIER_GENERATION, "no earlier home directory is recorded"
         )
+    if not profile.replication:
+        return SkipRestore(SkipReason.OPTED_OUT, "the profile is opted out of restores")
     source = latest_restorable(earlier, target)
     if source is None:
         return SkipRestore(
