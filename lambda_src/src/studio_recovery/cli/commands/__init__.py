@@ -1,0 +1,31 @@
+"""The CLI's commands: each module has `register(subparsers, parents)` and `run(context)`."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from studio_recovery.cli.commands import (
+    copy,
+    doctor,
+    efs,
+    history,
+    replication,
+    restore,
+    seed,
+    status,
+)
+
+Register = Callable[[Any, list[argparse.ArgumentParser]], None]
+
+COMMANDS: tuple[Register, ...] = (
+    replication.register,
+    copy.register,
+    efs.register,
+    status.register,
+    history.register,
+    restore.register,
+    seed.register,
+    doctor.register,
+)
