@@ -1,0 +1,429 @@
+locals {
+  # What the registry data access layer calls (transactions are authorized per item action).
+  registry_actions = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+  ]
+
+  # The transfer functions tag everything they create with managed-by = studio-recovery
+  # (studio_recovery.logic.transfer), so creation and deletion can be conditioned on it.
+  managed_tag_key   = "managed-by"
+  managed_tag_value = "studio-recovery"
+
+  datasync_arn_prefix = "arn:${local.partition}:datasync:${local.region}:${local.account_id}"
+  efs_arn_prefix      = "arn:${local.partition}:elasticfilesystem:${local.region}:${local.account_id}"
+
+  # Deleting a restore's DataSync task, locations and access point (prepare and finalize).
+  # They are created per restore at run time, so they are named by account-and-region
+  # pattern and, where AWS supports it, only when they carry the module's tag.
+  cleanup_statements = [
+    {
+      sid       = "DeleteOwnDataSyncTasksAndLocations"
+      actions   = ["datasync:DeleteTask", "datasync:DeleteLocation", "datasync:DescribeTask"]
+      resources = ["${local.datasync_arn_prefix}:task/*", "${local.datasync_arn_prefix}:location/*"]
+      tagged    = true
+    },
+    {
+      # ListTaskExecutions has no resource-level permissions.
+      sid       = "ListTaskExecutions"
+      actions   = ["datasync:ListTaskExecutions"]
+      resources = ["*"]
+      tagged    = false
+    },
+    {
+      # Task executions carry no tags: named by pattern under this account's tasks.
+      sid       = "CancelRestoreTransfers"
+      actions   = ["datasync:DescribeTaskExecution", "datasync:CancelTaskExecution"]
+      resources = ["${local.datasync_arn_prefix}:task/*/execution/*"]
+      tagged    = false
+    },
+    {
+      sid       = "DeleteOwnAccessPoints"
+      actions   = ["elasticfilesystem:DeleteAccessPoint"]
+      resources = ["${local.efs_arn_prefix}:access-point/*"]
+      tagged    = true
+    },
+  ]
+}
+
+################################################################################
+# One role per function, each with only what its handler calls
+################################################################################
+
+data "aws_iam_policy_document" "assume_lambda" {
+  statement {
+    sid     = "LambdaAssumeRole"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name               = each.value.name
+  description        = "Execution role of the ${each.value.name} function"
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+
+  name = each.value.name
+  role = aws_iam_role.function[each.key].id
+  policy = {
+    stream   = data.aws_iam_policy_document.stream.json
+    prepare  = data.aws_iam_policy_document.prepare.json
+    finalize = data.aws_iam_policy_document.finalize.json
+  }[each.key]
+}
+
+data "aws_iam_policy_document" "stream" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["stream"].arn}:*"]
+  }
+
+  statement {
+    sid = "XRayTraces"
+    # X-Ray trace writes have no resource-level permissions.
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadRegistryStream"
+    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+    resources = [var.registry_stream_arn, "${var.registry_table_arn}/stream/*"]
+  }
+
+  statement {
+    sid       = "ReadWriteRegistry"
+    actions   = local.registry_actions
+    resources = [var.registry_table_arn]
+  }
+
+  statement {
+    sid       = "IdempotencyRecords"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [var.idempotency_table_arn]
+  }
+
+  statement {
+    sid       = "StartRestores"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+
+  statement {
+    sid       = "SendToFailureQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failure.arn]
+  }
+
+  statement {
+    sid       = "UseModuleKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+data "aws_iam_policy_document" "prepare" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["prepare"].arn}:*"]
+  }
+
+  statement {
+    sid = "XRayTraces"
+    # X-Ray trace writes have no resource-level permissions.
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadWriteRegistry"
+    actions   = local.registry_actions
+    resources = [var.registry_table_arn]
+  }
+
+  statement {
+    sid = "CreateDataSyncLocationsAndTasks"
+    # CreateLocationEfs and CreateTask create new ARNs and accept no resource restriction;
+    # tagging on create is authorized the same way.
+    actions   = ["datasync:CreateLocationEfs", "datasync:CreateTask", "datasync:TagResource"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.managed_tag_key}"
+      values   = [local.managed_tag_value]
+    }
+  }
+
+  statement {
+    sid       = "DescribeDataSyncLocations"
+    actions   = ["datasync:DescribeLocationEfs"]
+    resources = ["${local.datasync_arn_prefix}:location/*"]
+  }
+
+  statement {
+    sid       = "PassEfsAccessRoleToDataSync"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.efs_access.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["datasync.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid = "CreateTaggedAccessPointsOnStudioVolumes"
+    # Studio volumes are created by SageMaker at run time: any file system of this account
+    # and region; only access points tagged as this module's.
+    actions   = ["elasticfilesystem:CreateAccessPoint", "elasticfilesystem:TagResource"]
+    resources = ["${local.efs_arn_prefix}:file-system/*", "${local.efs_arn_prefix}:access-point/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.managed_tag_key}"
+      values   = [local.managed_tag_value]
+    }
+  }
+
+  statement {
+    sid = "DescribeStudioVolumes"
+    # Studio volumes are created by SageMaker at run time: any file system of this account and region.
+    actions   = ["elasticfilesystem:DescribeMountTargets", "elasticfilesystem:DescribeFileSystems"]
+    resources = ["${local.efs_arn_prefix}:file-system/*"]
+  }
+
+  statement {
+    sid       = "DescribeAccessPoints"
+    actions   = ["elasticfilesystem:DescribeAccessPoints"]
+    resources = ["${local.efs_arn_prefix}:file-system/*", "${local.efs_arn_prefix}:access-point/*"]
+  }
+
+  # Removes what an earlier attempt of the same restore left behind.
+  dynamic "statement" {
+    for_each = local.cleanup_statements
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+      dynamic "condition" {
+        for_each = statement.value.tagged ? [1] : []
+        content {
+          test     = "StringEquals"
+          variable = "aws:ResourceTag/${local.managed_tag_key}"
+          values   = [local.managed_tag_value]
+        }
+      }
+    }
+  }
+
+  statement {
+    sid = "DescribeNetwork"
+    # EC2 Describe* calls have no resource-level permissions (the subnets' zones and the
+    # mount targets' security groups decide the DataSync network interfaces).
+    actions   = ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "SendToFailureQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failure.arn]
+  }
+
+  statement {
+    sid       = "UseModuleKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+data "aws_iam_policy_document" "finalize" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["finalize"].arn}:*"]
+  }
+
+  statement {
+    sid = "XRayTraces"
+    # X-Ray trace writes have no resource-level permissions.
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadWriteRegistry"
+    actions   = local.registry_actions
+    resources = [var.registry_table_arn]
+  }
+
+  # Shared with prepare, which removes what an earlier attempt left behind.
+  dynamic "statement" {
+    for_each = local.cleanup_statements
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+      dynamic "condition" {
+        for_each = statement.value.tagged ? [1] : []
+        content {
+          test     = "StringEquals"
+          variable = "aws:ResourceTag/${local.managed_tag_key}"
+          values   = [local.managed_tag_value]
+        }
+      }
+    }
+  }
+
+  statement {
+    sid       = "DescribeAccessPoints"
+    actions   = ["elasticfilesystem:DescribeAccessPoints"]
+    resources = ["${local.efs_arn_prefix}:file-system/*", "${local.efs_arn_prefix}:access-point/*"]
+  }
+
+  statement {
+    sid       = "StartFollowUpRestores"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+
+  statement {
+    sid       = "NotifyFailures"
+    actions   = ["sns:Publish"]
+    resources = [var.notification_topic_arn]
+  }
+
+  statement {
+    sid       = "SendToFailureQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failure.arn]
+  }
+
+  statement {
+    sid       = "UseModuleKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+################################################################################
+# The state machine's role
+################################################################################
+
+data "aws_iam_policy_document" "assume_states" {
+  statement {
+    sid     = "StepFunctionsAssumeRole"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "workflow" {
+  name               = "${var.name_prefix}-workflow"
+  description        = "Role of the ${local.state_machine_name} state machine"
+  assume_role_policy = data.aws_iam_policy_document.assume_states.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "workflow" {
+  statement {
+    sid     = "InvokeTransferFunctions"
+    actions = ["lambda:InvokeFunction"]
+    resources = [
+      aws_lambda_function.this["prepare"].arn,
+      aws_lambda_function.this["finalize"].arn,
+      "${aws_lambda_function.this["prepare"].arn}:*",
+      "${aws_lambda_function.this["finalize"].arn}:*",
+    ]
+  }
+
+  statement {
+    sid = "StartOwnDataSyncTasks"
+    # Tasks are created per restore at run time: any task of this account and region that
+    # carries the module's tag.
+    actions   = ["datasync:StartTaskExecution"]
+    resources = ["${local.datasync_arn_prefix}:task/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.managed_tag_key}"
+      values   = [local.managed_tag_value]
+    }
+  }
+
+  statement {
+    sid = "WatchDataSyncTransfers"
+    # Task executions carry no tags; named by pattern under this account's tasks.
+    actions   = ["datasync:DescribeTaskExecution", "datasync:CancelTaskExecution"]
+    resources = ["${local.datasync_arn_prefix}:task/*/execution/*"]
+  }
+
+  statement {
+    sid       = "ReleaseConcurrencySlot"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [var.registry_table_arn]
+  }
+
+  statement {
+    sid = "DeliverExecutionLogs"
+    # CloudWatch Logs delivery calls have no resource-level permissions.
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+      "logs:DescribeLogGroups",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "XRayTraces"
+    # X-Ray trace writes have no resource-level permissions.
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "UseModuleKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "workflow" {
+  name   = "${var.name_prefix}-workflow"
+  role   = aws_iam_role.workflow.id
+  policy = data.aws_iam_policy_document.workflow.json
+}

@@ -1,0 +1,210 @@
+# The event capture submodule: EventBridge rules, event and seeder functions, optional trail, seeding.
+
+mock_provider "aws" {
+  source          = "./tests/tf_fixtures/mocks"
+  override_during = plan
+}
+
+variables {
+  name_prefix            = "sr-test"
+  kms_key_arn            = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  registry_table_name    = "sr-test-registry"
+  registry_table_arn     = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry"
+  idempotency_table_name = "sr-test-idempotency"
+  idempotency_table_arn  = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-idempotency"
+  lambda = {
+    package_path     = "build/lambda.zip"
+    source_code_hash = "bW9jaw=="
+    runtime          = "python3.12"
+    memory_size      = 256
+    layer_arns       = []
+    log_level        = "INFO"
+  }
+}
+
+run "rules_match_the_six_sagemaker_calls" {
+  command = plan
+
+  module {
+    source = "./modules/event_capture"
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_event_rule.this)) == toset(["CreateUserProfile", "CreateSpace", "DeleteUserProfile", "DeleteSpace", "CreateDomain", "DeleteDomain"])
+    error_message = "There must be one rule per SageMaker call the registry follows."
+  }
+
+  assert {
+    condition = alltrue([
+      for name, rule in aws_cloudwatch_event_rule.this :
+      jsondecode(rule.event_pattern).source == ["aws.sagemaker"] &&
+      jsondecode(rule.event_pattern)["detail-type"] == ["AWS API Call via CloudTrail"] &&
+      jsondecode(rule.event_pattern).detail.eventSource == ["sagemaker.amazonaws.com"] &&
+      jsondecode(rule.event_pattern).detail.eventName == [name]
+    ])
+    error_message = "Each rule must match the CloudTrail event of its SageMaker call."
+  }
+
+  assert {
+    condition = alltrue([
+      for target in aws_cloudwatch_event_target.this :
+      target.dead_letter_config[0].arn == aws_sqs_queue.dead_letter.arn && target.retry_policy[0].maximum_retry_attempts > 0 && target.arn == aws_lambda_function.this["event"].arn
+    ])
+    error_message = "Every rule must target the event function with retries and the dead-letter queue."
+  }
+}
+
+run "functions_queue_and_logs_are_encrypted" {
+  command = plan
+
+  module {
+    source = "./modules/event_capture"
+  }
+
+  assert {
+    condition     = aws_sqs_queue.dead_letter.kms_master_key_id == var.kms_key_arn
+    error_message = "The dead-letter queue must be encrypted with the module's key."
+  }
+
+  assert {
+    condition     = alltrue([for group in aws_cloudwatch_log_group.function : group.kms_key_id == var.kms_key_arn && group.retention_in_days == 365])
+    error_message = "Every function log group must be encrypted and kept for the configured retention."
+  }
+
+  assert {
+    condition     = alltrue([for function in aws_lambda_function.this : function.dead_letter_config[0].target_arn == aws_sqs_queue.dead_letter.arn && function.kms_key_arn == var.kms_key_arn])
+    error_message = "Every function must have the dead-letter queue and an encrypted environment."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["event"].handler == "studio_recovery.handlers.event.handler" &&
+      aws_lambda_function.this["seeder"].handler == "studio_recovery.handlers.seeder.handler" &&
+      aws_lambda_function.this["event"].environment[0].variables["IDEMPOTENCY_TABLE_NAME"] == var.idempotency_table_name &&
+      aws_lambda_function.this["seeder"].environment[0].variables["SEED_CONCURRENCY"] == "8"
+    )
+    error_message = "Handlers and environment must match docs/internals.md section 3."
+  }
+}
+
+run "iam_names_the_tables_and_queue" {
+  command = plan
+
+  module {
+    source = "./modules/event_capture"
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.event.statement : statement.resources if statement.sid == "ReadWriteRegistry"]) == toset([var.registry_table_arn])
+    error_message = "The event function may write the registry table only."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.event.statement : statement.resources if statement.sid == "IdempotencyRecords"]) == toset([var.idempotency_table_arn])
+    error_message = "The event function may write the idempotency table only."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.seeder.statement : statement.resources if statement.sid == "ReadWriteRegistry"]) == toset([var.registry_table_arn])
+    error_message = "The seeder may write the registry table only."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.event.statement : statement.resources if statement.sid == "SendToDeadLetterQueue"]) == toset([aws_sqs_queue.dead_letter.arn])
+    error_message = "The event function may send to its dead-letter queue only."
+  }
+
+  assert {
+    condition = alltrue([
+      for document in [data.aws_iam_policy_document.event, data.aws_iam_policy_document.seeder] :
+      alltrue([for statement in document.statement : statement.sid != "" && (!contains(tolist(statement.resources), "*") || contains(["XRayTraces", "ListStudioResources"], statement.sid))])
+    ])
+    error_message = "Every statement has a sid; wildcards only where AWS offers nothing narrower."
+  }
+}
+
+run "no_trail_by_default_and_seeding_on" {
+  command = plan
+
+  module {
+    source = "./modules/event_capture"
+  }
+
+  assert {
+    condition     = length(aws_cloudtrail.this) == 0 && length(aws_s3_bucket.trail) == 0 && length(aws_s3_bucket_policy.trail) == 0
+    error_message = "create_cloudtrail = false must plan no trail and no bucket."
+  }
+
+  assert {
+    condition     = length(aws_lambda_invocation.seed) == 1
+    error_message = "seed_on_apply defaults to true and plans one seeding run."
+  }
+}
+
+run "seeding_can_be_turned_off" {
+  command = plan
+
+  module {
+    source = "./modules/event_capture"
+  }
+
+  variables {
+    seed_on_apply = false
+  }
+
+  assert {
+    condition     = length(aws_lambda_invocation.seed) == 0
+    error_message = "seed_on_apply = false must plan no seeding run."
+  }
+}
+
+run "trail_bucket_is_locked_down" {
+  command = plan
+
+  module {
+    source = "./modules/event_capture"
+  }
+
+  variables {
+    create_cloudtrail = true
+  }
+
+  assert {
+    condition     = length(aws_cloudtrail.this) == 1 && aws_cloudtrail.this[0].kms_key_id == var.kms_key_arn && aws_cloudtrail.this[0].enable_log_file_validation
+    error_message = "The trail must be encrypted and validate its log files."
+  }
+
+  assert {
+    condition     = aws_cloudtrail.this[0].event_selector[0].include_management_events && aws_cloudtrail.this[0].event_selector[0].read_write_type == "WriteOnly"
+    error_message = "The trail must log write management events (what EventBridge needs)."
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_public_access_block.trail[0].block_public_acls && aws_s3_bucket_public_access_block.trail[0].block_public_policy &&
+      aws_s3_bucket_public_access_block.trail[0].ignore_public_acls && aws_s3_bucket_public_access_block.trail[0].restrict_public_buckets
+    )
+    error_message = "The trail bucket must block all public access."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_versioning.trail[0].versioning_configuration[0].status == "Enabled"
+    error_message = "The trail bucket must be versioned."
+  }
+
+  assert {
+    condition = anytrue([
+      for rule in aws_s3_bucket_server_side_encryption_configuration.trail[0].rule :
+      one(rule.apply_server_side_encryption_by_default).sse_algorithm == "aws:kms" && one(rule.apply_server_side_encryption_by_default).kms_master_key_id == var.kms_key_arn
+    ])
+    error_message = "The trail bucket must be encrypted with the module's key."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in data.aws_iam_policy_document.trail_bucket[0].statement :
+      statement.effect == "Deny" && anytrue([for condition in statement.condition : condition.variable == "aws:SecureTransport" && contains(tolist(condition.values), "false")])
+    ])
+    error_message = "The trail bucket policy must deny requests without TLS."
+  }
+}

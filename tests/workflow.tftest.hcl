@@ -1,0 +1,345 @@
+# The workflow submodule: stream consumer, transfer functions, state machine, DataSync network and IAM.
+
+mock_provider "aws" {
+  source          = "./tests/tf_fixtures/mocks"
+  override_during = plan
+}
+
+variables {
+  name_prefix            = "sr-test"
+  kms_key_arn            = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  registry_table_name    = "sr-test-registry"
+  registry_table_arn     = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry"
+  registry_stream_arn    = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry/stream/2026-11-28T00:00:00.000"
+  idempotency_table_name = "sr-test-idempotency"
+  idempotency_table_arn  = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-idempotency"
+  notification_topic_arn = "arn:aws:sns:us-east-1:123456789012:sr-test-notifications"
+  vpc_id                 = "vpc-0123456789abcdef0"
+  datasync_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+  lambda = {
+    package_path     = "build/lambda.zip"
+    source_code_hash = "bW9jaw=="
+    runtime          = "python3.12"
+    memory_size      = 256
+    layer_arns       = ["arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"]
+    log_level        = "INFO"
+  }
+}
+
+run "stream_mapping_reports_failures_and_bounds_retries" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.stream.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "The stream mapping must let the function report partial batch failures."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.stream.bisect_batch_on_function_error
+    error_message = "A failing batch must be bisected so one poison record cannot block the shard."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.stream.maximum_retry_attempts >= 0 && aws_lambda_event_source_mapping.stream.maximum_retry_attempts <= 20
+    error_message = "Stream retries must be bounded."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.stream.maximum_record_age_in_seconds > 0 && aws_lambda_event_source_mapping.stream.maximum_record_age_in_seconds <= 604800
+    error_message = "Stream records must have a bounded age."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.stream.destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.failure.arn
+    error_message = "Records that keep failing must go to the failure queue."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.stream.batch_size == 10 && aws_lambda_event_source_mapping.stream.event_source_arn == var.registry_stream_arn
+    error_message = "The stream mapping reads the registry stream, 10 records at a time."
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.stream.filter_criteria) == 1 && length(one(aws_lambda_event_source_mapping.stream.filter_criteria).filter) == 2
+    error_message = "By default the stream is filtered to GEN# inserts and pending COPY items."
+  }
+}
+
+run "stream_filter_can_be_turned_off" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  variables {
+    stream_filter_enabled = false
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.stream.filter_criteria) == 0
+    error_message = "stream_filter_enabled = false must plan no filter criteria."
+  }
+}
+
+run "everything_is_encrypted_and_logged" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition     = aws_sqs_queue.failure.kms_master_key_id == var.kms_key_arn
+    error_message = "The failure queue must be encrypted with the module's key."
+  }
+
+  assert {
+    condition = alltrue(concat(
+      [for group in aws_cloudwatch_log_group.function : group.kms_key_id == var.kms_key_arn],
+      [aws_cloudwatch_log_group.workflow.kms_key_id == var.kms_key_arn, aws_cloudwatch_log_group.datasync.kms_key_id == var.kms_key_arn],
+    ))
+    error_message = "Every log group must be encrypted with the module's key."
+  }
+
+  assert {
+    condition     = alltrue([for function in aws_lambda_function.this : function.kms_key_arn == var.kms_key_arn && function.tracing_config[0].mode == "Active"])
+    error_message = "Every function must encrypt its environment with the module's key and trace with X-Ray."
+  }
+
+  assert {
+    condition     = aws_sfn_state_machine.this.tracing_configuration[0].enabled && aws_sfn_state_machine.this.logging_configuration[0].include_execution_data == false
+    error_message = "The state machine must trace, and must not log execution data (it names people's directories)."
+  }
+
+  assert {
+    condition     = aws_sfn_state_machine.this.logging_configuration[0].level == "ALL" && startswith(aws_sfn_state_machine.this.logging_configuration[0].log_destination, aws_cloudwatch_log_group.workflow.arn)
+    error_message = "The state machine must log to its own log group."
+  }
+}
+
+run "functions_follow_the_contract" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["stream"].handler == "studio_recovery.handlers.stream.handler" &&
+      aws_lambda_function.this["prepare"].handler == "studio_recovery.handlers.transfer.prepare_handler" &&
+      aws_lambda_function.this["finalize"].handler == "studio_recovery.handlers.transfer.finalize_handler"
+    )
+    error_message = "Handler strings must match docs/internals.md section 3."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["stream"].environment[0].variables["STATE_MACHINE_ARN"] == "arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore" &&
+      aws_lambda_function.this["stream"].environment[0].variables["NAME_REUSE_WINDOW_DAYS"] == "30" &&
+      aws_lambda_function.this["prepare"].environment[0].variables["DATASYNC_SUBNET_IDS"] == "subnet-0123456789abcdef0,subnet-0123456789abcdef1" &&
+      aws_lambda_function.this["prepare"].environment[0].variables["IN_TRANSIT_ENCRYPTION"] == "TLS1_2" &&
+      aws_lambda_function.this["prepare"].environment[0].variables["HOME_GID"] == "100" &&
+      aws_lambda_function.this["prepare"].environment[0].variables["MAX_CONCURRENT_RESTORES"] == "20" &&
+      aws_lambda_function.this["finalize"].environment[0].variables["NOTIFICATION_TOPIC_ARN"] == var.notification_topic_arn
+    )
+    error_message = "Environment variables must match docs/internals.md section 3."
+  }
+
+  assert {
+    condition     = alltrue([for function in aws_lambda_function.this : function.environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "studio-recovery" && function.environment[0].variables["REGISTRY_TABLE_NAME"] == var.registry_table_name])
+    error_message = "Every function gets the Powertools service name and the registry table name."
+  }
+}
+
+run "in_transit_encryption_off_reaches_prepare" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  variables {
+    in_transit_encryption = false
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["prepare"].environment[0].variables["IN_TRANSIT_ENCRYPTION"] == "NONE"
+    error_message = "in_transit_encryption = false must give IN_TRANSIT_ENCRYPTION = NONE."
+  }
+}
+
+run "iam_names_the_module_resources" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  # Every resource named by any statement of the module's policies.
+  assert {
+    condition = alltrue([
+      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
+      alltrue([for statement in document.statement : statement.sid != null && statement.sid != ""])
+    ])
+    error_message = "Every IAM statement must have a sid."
+  }
+
+  assert {
+    condition = alltrue([
+      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
+      alltrue([for resource in flatten([for statement in document.statement : tolist(statement.resources)]) : !can(regex(":table/\\*", resource))])
+    ])
+    error_message = "No statement may name every table (table/*)."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in data.aws_iam_policy_document.stream.statement :
+      toset(statement.resources) == toset([var.registry_table_arn]) if contains(tolist(statement.actions), "dynamodb:PutItem") && statement.sid == "ReadWriteRegistry"
+    ]) && contains(flatten([for statement in data.aws_iam_policy_document.stream.statement : tolist(statement.resources)]), var.idempotency_table_arn)
+    error_message = "The stream function must name the registry and idempotency tables by ARN."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.stream.statement : statement.resources if statement.sid == "StartRestores"]) == toset(["arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore"])
+    error_message = "The stream function may start executions of this module's state machine only."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.stream.statement : statement.resources if statement.sid == "SendToFailureQueue"]) == toset([aws_sqs_queue.failure.arn])
+    error_message = "The stream function may send to its failure queue only."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.finalize.statement : statement.resources if statement.sid == "NotifyFailures"]) == toset([var.notification_topic_arn])
+    error_message = "The finalize function may publish to the module's topic only."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.workflow.statement : statement.resources if statement.sid == "ReleaseConcurrencySlot"]) == toset([var.registry_table_arn])
+    error_message = "The state machine may update the registry table only."
+  }
+
+  assert {
+    condition = alltrue([
+      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
+      alltrue([for statement in document.statement : !contains(tolist(statement.resources), "*") || contains(["XRayTraces", "CreateDataSyncLocationsAndTasks", "DescribeNetwork", "DeliverExecutionLogs", "ListTaskExecutions"], statement.sid)])
+    ])
+    error_message = "A wildcard resource is allowed only in the statements where AWS offers nothing narrower."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in concat(tolist(data.aws_iam_policy_document.prepare.statement), tolist(data.aws_iam_policy_document.finalize.statement), tolist(data.aws_iam_policy_document.workflow.statement)) :
+      anytrue([for condition in statement.condition : startswith(condition.variable, "aws:RequestTag/managed-by") || startswith(condition.variable, "aws:ResourceTag/managed-by")])
+      if anytrue([for action in statement.actions : contains(["datasync:CreateLocationEfs", "datasync:CreateTask", "datasync:DeleteTask", "datasync:DeleteLocation", "datasync:StartTaskExecution", "elasticfilesystem:CreateAccessPoint", "elasticfilesystem:DeleteAccessPoint"], action)])
+    ])
+    error_message = "Creating, starting and deleting DataSync tasks, locations and access points must be conditioned on the module's managed-by tag."
+  }
+
+  assert {
+    condition = alltrue([
+      for document in [data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize] :
+      length([for statement in document.statement : statement.sid if contains(["DeleteOwnDataSyncTasksAndLocations", "DeleteOwnAccessPoints"], statement.sid)]) == 2
+    ])
+    error_message = "Both prepare (leftovers of an earlier attempt) and finalize may delete the module's tagged DataSync and EFS resources."
+  }
+
+  assert {
+    condition     = alltrue([for resource in one([for statement in data.aws_iam_policy_document.efs_access.statement : statement.resources if statement.sid == "MountStudioVolumes"]) : startswith(resource, "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/")])
+    error_message = "DataSync's EFS role may mount file systems of this account and region only."
+  }
+}
+
+run "security_group_without_studio_groups_allows_nfs_to_the_vpc_only" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition     = length(aws_vpc_security_group_egress_rule.nfs_to_vpc) == 1 && aws_vpc_security_group_egress_rule.nfs_to_vpc[0].cidr_ipv4 == "10.20.0.0/16"
+    error_message = "Without Studio groups, NFS egress goes to the VPC CIDR."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.nfs_to_vpc[0].from_port == 2049 && aws_vpc_security_group_egress_rule.nfs_to_vpc[0].to_port == 2049 && aws_vpc_security_group_egress_rule.nfs_to_vpc[0].ip_protocol == "tcp"
+    error_message = "Egress is TCP 2049 only."
+  }
+
+  assert {
+    condition     = length(aws_vpc_security_group_ingress_rule.studio_from_datasync) == 0 && length(aws_vpc_security_group_egress_rule.nfs_to_studio) == 0
+    error_message = "No Studio group is touched when none is named."
+  }
+}
+
+run "studio_groups_get_ingress_from_datasync" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  variables {
+    studio_efs_security_group_ids = ["sg-0aaaaaaaaaaaaaaaa", "sg-0bbbbbbbbbbbbbbbb"]
+  }
+
+  assert {
+    condition     = length(aws_vpc_security_group_egress_rule.nfs_to_vpc) == 0 && length(aws_vpc_security_group_egress_rule.nfs_to_studio) == 2
+    error_message = "With Studio groups, egress goes to those groups only."
+  }
+
+  assert {
+    condition     = alltrue([for rule in aws_vpc_security_group_ingress_rule.studio_from_datasync : rule.from_port == 2049 && rule.to_port == 2049 && rule.referenced_security_group_id == aws_security_group.datasync.id])
+    error_message = "Each Studio group allows NFS from the DataSync group only."
+  }
+
+  assert {
+    condition     = toset([for rule in aws_vpc_security_group_ingress_rule.studio_from_datasync : rule.security_group_id]) == toset(var.studio_efs_security_group_ids)
+    error_message = "Every named Studio group gets an ingress rule."
+  }
+}
+
+run "abort_rule_targets_finalize" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.execution_ended.event_pattern).detail.status == ["ABORTED", "TIMED_OUT"]
+    error_message = "Aborted and timed-out executions must reach the finalize function."
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.execution_ended.event_pattern).detail.stateMachineArn == ["arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore"]
+    error_message = "The rule must match this module's state machine only."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.execution_ended.dead_letter_config[0].arn == aws_sqs_queue.failure.arn && aws_cloudwatch_event_target.execution_ended.retry_policy[0].maximum_retry_attempts > 0
+    error_message = "The finalize target must retry and keep undelivered events in the failure queue."
+  }
+}
+
+run "max_concurrent_restores_is_bounded" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  variables {
+    max_concurrent_restores = 91
+  }
+
+  expect_failures = [var.max_concurrent_restores]
+}
