@@ -1,7 +1,7 @@
 """The README's Terraform inputs and outputs tables match variables.tf and outputs.tf.
 
 The root module's tables live in README.md between `<!-- BEGIN_TF_DOCS -->` and
-`<!-- END_TF_DOCS -->` (or, until they are merged there, in docs/terraform.md); each
+`<!-- END_TF_DOCS -->`; each
 submodule's tables live in its own README.md between the same markers.
 """
 
@@ -85,11 +85,8 @@ def table_rows(section: str, heading: str) -> dict[str, list[str]]:
 
 
 def root_docs() -> Path:
-    """README.md once the section is merged there, docs/terraform.md until then."""
-    readme = ROOT / "README.md"
-    if readme.exists() and BEGIN in readme.read_text():
-        return readme
-    return ROOT / "docs" / "terraform.md"
+    """The repository README holds the root module's tables."""
+    return ROOT / "README.md"
 
 
 CASES = [(ROOT, root_docs())] + [
