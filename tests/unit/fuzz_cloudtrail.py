@@ -205,9 +205,16 @@ def _valid_name(value: str | None) -> bool:
     return value is not None and re.fullmatch(NAME_PATTERN, value) is not None
 
 
+MAX_POSIX_UID = 4_294_967_295  # EFS access points take 32-bit POSIX uids
+
+
 def is_valid_uid(value: str | None) -> bool:
-    """The contract's uid: digits, not starting with 0 (so never "0"), at most 10 digits."""
-    return value is not None and re.fullmatch(UID_PATTERN, value) is not None
+    """The contract's uid: digits, not starting with 0 (so never "0"), at most 2**32 - 1."""
+    return (
+        value is not None
+        and re.fullmatch(UID_PATTERN, value) is not None
+        and int(value) <= MAX_POSIX_UID
+    )
 
 
 # ------------------------------------------------------------------------------ the event
@@ -462,7 +469,7 @@ names = weighted(valid_names, bad_names(), 3)
 
 valid_uids = st.one_of(
     st.integers(min_value=200_000, max_value=299_999),
-    st.integers(min_value=1, max_value=9_999_999_999),
+    st.integers(min_value=1, max_value=MAX_POSIX_UID),
 ).map(str)
 bad_uids = st.one_of(
     st.sampled_from(
@@ -481,7 +488,15 @@ bad_uids = st.one_of(
         ]
     ),
     st.sampled_from(
-        ["٢٠٠٠٠١", "99999999999", "123456789012345678901234567890", "0x10", "+5"]
+        [
+            "٢٠٠٠٠١",
+            "4294967296",
+            "9999999999",
+            "99999999999",
+            "123456789012345678901234567890",
+            "0x10",
+            "+5",
+        ]
     ),
     st.text(max_size=8).filter(lambda u: not is_valid_uid(u)),
     st.none(),

@@ -80,10 +80,18 @@ def test_uid_must_be_positive_digits(uid: str) -> None:
         _generation(uid=uid)
 
 
-@given(st.integers(min_value=1, max_value=9_999_999_999))
-def test_every_positive_uid_is_valid(number: int) -> None:
+@given(st.integers(min_value=1, max_value=2**32 - 1))
+def test_every_positive_32_bit_uid_is_valid(number: int) -> None:
     assert is_valid_uid(str(number))
     assert _generation(uid=str(number)).uid == str(number)
+
+
+@pytest.mark.parametrize("uid", [str(2**32), "9999999999"])
+def test_uid_beyond_32_bits_is_refused(uid: str) -> None:
+    # EFS access points take 32-bit POSIX uids: such a row could never be restored into.
+    assert not is_valid_uid(uid)
+    with pytest.raises(ValidationError):
+        _generation(uid=uid)
 
 
 def test_generation_item_round_trip() -> None:

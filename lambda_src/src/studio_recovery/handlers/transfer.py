@@ -82,6 +82,8 @@ def finalize_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
     Accepts the workflow's `{"execution_arn", "state": {...}}`, the flat workflow state, or
     an EventBridge execution status change.
     """
+    if not isinstance(event, dict):
+        raise MalformedEventError(f"finalize expects a JSON object, got {type(event).__name__}")
     if event.get("detail-type") == STATUS_CHANGE:
         return _on_stopped_execution(event)
     state = _validate(FinalizeInput, _flatten(event))
@@ -95,6 +97,8 @@ def finalize_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
 
 def _on_stopped_execution(event: dict[str, Any]) -> dict[str, Any]:
     detail = event.get("detail") or {}
+    if not isinstance(detail, dict):
+        raise MalformedEventError("the status change event's detail is not an object")
     status = str(detail.get("status", ""))
     execution_arn = str(detail.get("executionArn", ""))
     if status not in STOPPED_STATUSES or not execution_arn:

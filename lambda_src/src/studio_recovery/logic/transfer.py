@@ -382,7 +382,8 @@ def decide_outcome(state: FinalizeInput) -> RestoreOutcome:
             stats=stats,
         )
     if status == "ERROR":
-        result = (execution.describe or {}).get("Result", {}) if execution else {}
+        result = (execution.describe or {}).get("Result") if execution else None
+        result = result if isinstance(result, dict) else {}
         code = result.get("ErrorCode") or "DataSync error"
         detail = result.get("ErrorDetail") or "no detail given"
         return RestoreOutcome(status="FAILED", reason=f"{code}: {detail}", stats=stats)
@@ -416,7 +417,6 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
     restores, key = services.restores, state.target.key
     item = restores.get_restore(key, state.restore_id)
     execution_arn = state.execution_arn or (item.execution_arn if item else None)
-    outcome = decide_outcome(state)
     stopped = state.error is not None and state.error.error in STOPPED_ERRORS
 
     resources = _resources_of(state, item)
@@ -434,6 +434,9 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
     if execution_arn:
         restores.release_slot(execution_arn)
 
+    # Decided only once the task, locations and slot are given back, so that nothing in
+    # the execution's report can keep them from being cleaned up.
+    outcome = decide_outcome(state)
     if outcome.status == "SOURCE_EMPTY":
         outcome = _follow_up_empty_source(state, outcome, services)
     if remaining:

@@ -6,11 +6,16 @@ Powertools has no CloudTrail model, so this one subclasses its `EventBridgeModel
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# CloudTrail started in 2013; the upper bound keeps every time convertible to UTC and
+# storable as a four-digit ISO year.
+EARLIEST_EVENT_YEAR = 1970
+LATEST_EVENT_YEAR = 9998
 
 
 class _CloudTrailPart(BaseModel):
@@ -57,6 +62,19 @@ class CloudTrailDetail(_CloudTrailPart):
     error_message: str | None = Field(default=None, alias="errorMessage")
     request_parameters: RequestParameters | None = Field(default=None, alias="requestParameters")
     response_elements: ResponseElements | None = Field(default=None, alias="responseElements")
+
+    @field_validator("event_time")
+    @classmethod
+    def _plausible_utc_time(cls, value: datetime) -> datetime:
+        """An event time we can store and read back: UTC, between 1970 and 9998."""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        if not EARLIEST_EVENT_YEAR <= value.year <= LATEST_EVENT_YEAR:
+            raise ValueError(
+                f"eventTime {value.isoformat()} is not a plausible CloudTrail time "
+                f"(years {EARLIEST_EVENT_YEAR} to {LATEST_EVENT_YEAR})"
+            )
+        return value.astimezone(UTC)
 
 
 class SageMakerCloudTrailEvent(EventBridgeModel):

@@ -63,9 +63,15 @@ UtcDateTime = Annotated[
 """A datetime stored as `2026-11-28T14:08:57Z`."""
 
 
+MAX_UID = 2**32 - 1
+"""The largest POSIX uid EFS accepts (an access point's `PosixUser.Uid`)."""
+
+
 def _check_uid(value: str) -> str:
-    if not re.fullmatch(UID_PATTERN, value):
-        raise ValueError(f"uid must be a positive whole number written in digits, got {value!r}")
+    if not is_valid_uid(value):
+        raise ValueError(
+            f"uid must be a whole number from 1 to {MAX_UID} written in digits, got {value!r}"
+        )
     return value
 
 
@@ -75,7 +81,11 @@ Uid = Annotated[str, AfterValidator(_check_uid)]
 
 def is_valid_uid(value: object) -> bool:
     """True when `value` is a string a home directory can be named after."""
-    return isinstance(value, str) and re.fullmatch(UID_PATTERN, value) is not None
+    return (
+        isinstance(value, str)
+        and re.fullmatch(UID_PATTERN, value) is not None
+        and int(value) <= MAX_UID
+    )
 
 
 class _Item(BaseModel):

@@ -32,6 +32,8 @@ CopyStatus = Literal["PENDING", "STARTED"]
 
 RESTORE_PREFIX = "RESTORE#"
 COPY_SK = "COPY"
+RESTORE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
+"""A restore id is its execution name: Step Functions allows 80 of these characters."""
 
 
 class _Model(BaseModel):
@@ -78,7 +80,7 @@ class HomeLocation(_Model):
 class RestoreRequest(_Model):
     """The workflow's execution input; its `restore_id` is the execution name."""
 
-    restore_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,80}$")
+    restore_id: str = Field(pattern=RESTORE_ID_PATTERN)
     trigger: Trigger
     target: HomeLocation
     source: HomeLocation
@@ -91,7 +93,7 @@ class RestoreRequest(_Model):
 class PrepareInput(_Model):
     """What the workflow's Prepare state sends (the request plus execution context)."""
 
-    restore_id: str = Field(min_length=1)
+    restore_id: str = Field(pattern=RESTORE_ID_PATTERN)
     target: HomeLocation
     source: HomeLocation
     execution_arn: str = Field(min_length=1)
@@ -133,7 +135,7 @@ class TransferExecution(_Model):
 class FinalizeInput(_Model):
     """The workflow state when it reaches Finalize (any path, with or without an error)."""
 
-    restore_id: str = Field(min_length=1)
+    restore_id: str = Field(pattern=RESTORE_ID_PATTERN)
     trigger: Trigger = "auto"
     target: HomeLocation
     source: HomeLocation | None = None
@@ -144,6 +146,21 @@ class FinalizeInput(_Model):
     cancel_error: WorkflowError | None = None
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: object) -> int | None:
+    """A DataSync counter as a non-negative int; None when absent or unreadable."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else 0
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
 class TransferStats(_Model):
     """Counters of a finished DataSync execution (0 when it never ran)."""
 
@@ -152,21 +169,26 @@ class TransferStats(_Model):
     files_transferred: int = 0
     total_duration_ms: int = 0
     files_at_source: int | None = None
+    counters_readable: bool = True
 
     @classmethod
     def from_describe(cls, describe: dict[str, Any] | None) -> Self:
         """Read DescribeTaskExecution's counters; absent ones count as 0."""
         if not describe:
             return cls()
-        result = describe.get("Result") or {}
-        listed = describe.get("FilesListed") or {}
-        at_source = listed.get("AtSource")
+        result = _mapping(describe.get("Result"))
+        listed = _mapping(describe.get("FilesListed"))
+        files = _count(describe.get("FilesTransferred"))
+        at_source = _count(listed.get("AtSource")) if "AtSource" in listed else None
         return cls(
-            bytes_written=int(describe.get("BytesWritten") or 0),
-            bytes_file_transferred=int(describe.get("BytesTransferred") or 0),
-            files_transferred=int(describe.get("FilesTransferred") or 0),
-            total_duration_ms=int(result.get("TotalDuration") or 0),
-            files_at_source=None if at_source is None else int(at_source),
+            bytes_written=_count(describe.get("BytesWritten")) or 0,
+            bytes_file_transferred=_count(describe.get("BytesTransferred")) or 0,
+            files_transferred=files or 0,
+            total_duration_ms=_count(result.get("TotalDuration")) or 0,
+            files_at_source=at_source,
+            # An unreadable file count is not "nothing transferred": it must never mark a
+            # source empty (that would hide its data from later restores).
+            counters_readable=files is not None or "FilesTransferred" not in describe,
         )
 
     @property
@@ -179,7 +201,7 @@ class TransferStats(_Model):
         """
         if self.files_at_source is not None:
             return self.files_at_source <= 1
-        return self.files_transferred == 0
+        return self.counters_readable and self.files_transferred == 0
 
 
 class RestoreOutcome(_Model):
