@@ -1,0 +1,81 @@
+# The sandbox root: the real module, applied to the offline sandbox instead of AWS.
+# Start the sandbox first (`studio-recovery sandbox up`), build the zip (`make build`).
+
+provider "aws" {
+  region     = "us-east-1"
+  access_key = "testing"
+  secret_key = "testing"
+
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  skip_requesting_account_id  = false
+  max_retries                 = 2 # one retry: absorbs a rare dropped loopback connection
+  s3_use_path_style           = true
+
+  endpoints {
+    cloudtrail     = var.sandbox_endpoint
+    cloudwatch     = var.sandbox_endpoint
+    cloudwatchlogs = var.sandbox_endpoint
+    datasync       = var.sandbox_endpoint
+    dynamodb       = var.sandbox_endpoint
+    ec2            = var.sandbox_endpoint
+    efs            = var.sandbox_endpoint
+    eventbridge    = var.sandbox_endpoint
+    iam            = var.sandbox_endpoint
+    kms            = var.sandbox_endpoint
+    lambda         = var.sandbox_endpoint
+    s3             = var.sandbox_endpoint
+    sagemaker      = var.sandbox_endpoint
+    sfn            = var.sandbox_endpoint
+    sns            = var.sandbox_endpoint
+    sqs            = var.sandbox_endpoint
+    sts            = var.sandbox_endpoint
+  }
+}
+
+resource "aws_vpc" "this" {
+  cidr_block           = "10.42.0.0/16"
+  enable_dns_hostnames = true
+  enable_dns_support   = true
+
+  tags = { Name = "${var.name_prefix}-sandbox" }
+}
+
+resource "aws_subnet" "studio" {
+  count = 2
+
+  vpc_id            = aws_vpc.this.id
+  cidr_block        = cidrsubnet(aws_vpc.this.cidr_block, 8, count.index)
+  availability_zone = ["us-east-1a", "us-east-1b"][count.index]
+
+  tags = { Name = "${var.name_prefix}-studio-${count.index}" }
+}
+
+# Stands in for the group SageMaker creates for the domain's EFS mount targets.
+resource "aws_security_group" "studio_efs" {
+  name        = "${var.name_prefix}-studio-efs"
+  description = "EFS mount targets of the sandbox Studio domain"
+  vpc_id      = aws_vpc.this.id
+}
+
+module "studio_recovery" {
+  source = "../../"
+
+  name_prefix         = var.name_prefix
+  vpc_id              = aws_vpc.this.id
+  datasync_subnet_ids = aws_subnet.studio[*].id
+  # Empty: NFS to the VPC CIDR. A group id only known at apply time cannot key the module's
+  # for_each; pass ids of groups that already exist (see the module README).
+  studio_efs_security_group_ids = []
+  lambda_package_path           = var.lambda_package_path
+  powertools_layer_arn          = "" # the sandbox's own environment stands in for the layer
+  create_cloudtrail             = false
+  seed_on_apply                 = var.seed_on_apply
+  registry_deletion_protection  = false
+  max_concurrent_restores       = var.max_concurrent_restores
+  poll_interval_seconds         = 10
+  transfer_timeout_seconds      = var.transfer_timeout_seconds
+
+  tags = { Environment = "sandbox" }
+}
