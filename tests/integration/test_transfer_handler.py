@@ -31,7 +31,12 @@ from studio_recovery.models.errors import (
     UnsafeTransferError,
 )
 from studio_recovery.models.registry import ProfileKey, generation_sk
-from studio_recovery.models.restore import RestoreRequest, restore_sk
+from studio_recovery.models.restore import (
+    HomeLocation,
+    RestoreItem,
+    RestoreRequest,
+    restore_sk,
+)
 
 from tests.integration.restore_fixtures import (
     REGION,
@@ -532,6 +537,39 @@ def test_finalize_of_an_empty_source_restores_from_the_generation_before(
     ]
     assert follow_up[0]["input"]["source"]["generation"] == 1
     assert published(world.topic["queue_url"]) == []
+
+
+def test_finalize_also_restores_what_a_failed_earlier_restore_never_delivered(
+    world: World,
+) -> None:
+    # given alice's third home restored from her second, whose own restore from the
+    # first had failed (so the second holds only part of the first's files)
+    request = world.started_restore(generations=3)
+    gens = world.registry.list_generations(ALICE)
+    world.restores.create_restore(
+        RestoreItem(
+            restore_id="alice-g2-failed",
+            trigger="auto",
+            status="FAILED",
+            reason="DataSync error",
+            source=HomeLocation.of(gens[0]),
+            target=HomeLocation.of(gens[1]),
+            started_at=gens[1].created_at,
+        )
+    )
+    transfer = run_prepare(prepare_event(world, request))
+    # when the restore from the second generation succeeds
+    result = run_finalize(finalize_event(world, request, transfer, SUCCESS))
+    # then the first generation is restored into the third as well
+    assert result["status"] == "SUCCEEDED"
+    assert result["follow_up_restore_id"]
+    follow_up = [
+        e
+        for e in executions(world.state_machine)
+        if e["name"] == result["follow_up_restore_id"]
+    ]
+    assert follow_up[0]["input"]["source"]["generation"] == 1
+    assert follow_up[0]["input"]["target"]["generation"] == 3
 
 
 def test_stopped_execution_is_cleaned_up_and_recorded_as_stopped_by_hand(

@@ -14,11 +14,18 @@ from studio_recovery.logic.restore_plan import (
     StartRestore,
     make_restore_id,
     plan_follow_up,
+    plan_incomplete_source,
     plan_restore,
     skip_restore_id,
 )
 from studio_recovery.models.registry import Generation, Profile, ProfileKey
-from studio_recovery.models.restore import CopyRequest, HomeLocation, TransferStats
+from studio_recovery.models.restore import (
+    CopyRequest,
+    HomeLocation,
+    RestoreItem,
+    RestoreStatus,
+    TransferStats,
+)
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(days=30)
@@ -284,6 +291,81 @@ def test_no_follow_up_when_nothing_earlier_may_hold_data() -> None:
     assert (
         plan_follow_up(
             trigger="auto", target=g2, source_generations=[g1, g2], empty_generation=1
+        )
+        is None
+    )
+
+
+def restore_into(
+    target: Generation, source: Generation, status: RestoreStatus, minutes: int = 0
+) -> RestoreItem:
+    return RestoreItem(
+        restore_id=f"r-{target.generation}-{source.generation}-{minutes}",
+        trigger="auto",
+        status=status,
+        source=HomeLocation.of(source),
+        target=HomeLocation.of(target),
+        started_at=target.created_at + timedelta(minutes=minutes),
+    )
+
+
+def test_source_whose_own_restore_failed_brings_its_predecessor_too() -> None:
+    # given alice recreated twice, and the restore g1 -> g2 failed
+    g1, g2, g3 = deleted(gen(1, "200001")), deleted(gen(2, "200002")), gen(3, "200003")
+    # when g2 has been restored into g3
+    follow = plan_incomplete_source(
+        target=g3,
+        source=g2,
+        restores_into_source=[restore_into(g2, g1, "FAILED")],
+        generations=[g1, g2, g3],
+    )
+    # then g1, the data g2 never received, is restored into g3 as well
+    assert follow is not None
+    assert follow.request.source.generation == 1
+    assert follow.request.target.generation == 3
+
+
+@pytest.mark.parametrize("status", ["SUCCEEDED", "SKIPPED", "SOURCE_EMPTY"])
+def test_source_whose_own_restore_did_not_fail_needs_nothing_more(
+    status: RestoreStatus,
+) -> None:
+    g1, g2, g3 = deleted(gen(1, "200001")), deleted(gen(2, "200002")), gen(3, "200003")
+    restores = [restore_into(g2, g1, status)]
+    assert (
+        plan_incomplete_source(
+            target=g3,
+            source=g2,
+            restores_into_source=restores,
+            generations=[g1, g2, g3],
+        )
+        is None
+    )
+
+
+def test_only_the_latest_restore_into_the_source_counts() -> None:
+    # a failed restore retried by hand with success leaves the source complete
+    g1, g2, g3 = deleted(gen(1, "200001")), deleted(gen(2, "200002")), gen(3, "200003")
+    restores = [restore_into(g2, g1, "FAILED", 0), restore_into(g2, g1, "SUCCEEDED", 5)]
+    assert (
+        plan_incomplete_source(
+            target=g3,
+            source=g2,
+            restores_into_source=restores,
+            generations=[g1, g2, g3],
+        )
+        is None
+    )
+
+
+def test_incomplete_source_never_brings_an_empty_predecessor() -> None:
+    g1 = deleted(gen(1, "200001")).model_copy(update={"has_data": False})
+    g2, g3 = deleted(gen(2, "200002")), gen(3, "200003")
+    assert (
+        plan_incomplete_source(
+            target=g3,
+            source=g2,
+            restores_into_source=[restore_into(g2, g1, "FAILED")],
+            generations=[g1, g2, g3],
         )
         is None
     )

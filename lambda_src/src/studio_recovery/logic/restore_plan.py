@@ -24,7 +24,13 @@ from datetime import timedelta
 from enum import StrEnum
 
 from studio_recovery.models.registry import Generation, Profile, is_valid_uid
-from studio_recovery.models.restore import CopyRequest, HomeLocation, RestoreRequest, Trigger
+from studio_recovery.models.restore import (
+    CopyRequest,
+    HomeLocation,
+    RestoreItem,
+    RestoreRequest,
+    Trigger,
+)
 
 MAX_EXECUTION_NAME = 80
 _HASH_CHARS = 12
@@ -169,6 +175,42 @@ def plan_follow_up(
     if source is None or (trigger == "auto" and _identity_changed(source, target)):
         return None
     return StartRestore(build_request(trigger, target=target, source=source))
+
+
+def plan_incomplete_source(
+    *,
+    target: Generation,
+    source: Generation,
+    restores_into_source: Sequence[RestoreItem],
+    generations: Sequence[Generation],
+) -> StartRestore | None:
+    """After restoring `source` into `target`: the data `source` itself never received.
+
+    When the latest automatic restore into `source` failed (the profile was recreated
+    again before anyone noticed), `source` holds only part of what its own predecessor
+    had. The pointer to that data must not be lost, so the predecessor is restored into
+    `target` too; the task never overwrites, so what came from `source` (newer) wins.
+    None when the restore into `source` succeeded, was never needed, or its source is
+    no longer usable.
+    """
+    if source.key != target.key:
+        return None
+    into_source = [
+        r
+        for r in restores_into_source
+        if r.target.generation == source.generation and r.source is not None
+    ]
+    if not into_source:
+        return None
+    latest = max(into_source, key=lambda r: r.started_at)
+    if latest.status != "FAILED" or latest.source is None or latest.source.key != source.key:
+        return None
+    predecessor = next((g for g in generations if g.generation == latest.source.generation), None)
+    if predecessor is None or predecessor.generation >= source.generation:
+        return None
+    if latest_restorable([predecessor], target) is None:
+        return None
+    return StartRestore(build_request("auto", target=target, source=predecessor))
 
 
 def latest_restorable(candidates: Sequence[Generation], target: Generation) -> Generation | None:

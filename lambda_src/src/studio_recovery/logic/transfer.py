@@ -24,7 +24,11 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from studio_recovery.logic.restore_plan import is_safe_uid, plan_follow_up
+from studio_recovery.logic.restore_plan import (
+    is_safe_uid,
+    plan_follow_up,
+    plan_incomplete_source,
+)
 from studio_recovery.logic.restore_start import start_restore
 from studio_recovery.models.errors import (
     CleanupIncompleteError,
@@ -439,6 +443,8 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
     outcome = decide_outcome(state)
     if outcome.status == "SOURCE_EMPTY":
         outcome = _follow_up_empty_source(state, outcome, services)
+    elif outcome.status == "SUCCEEDED" and state.trigger == "auto":
+        outcome = _follow_up_incomplete_source(state, outcome, services)
     if remaining:
         outcome = outcome.model_copy(
             update={"reason": f"{outcome.reason}; not deleted: {remaining.describe()}"}
@@ -536,6 +542,36 @@ def _follow_up_empty_source(
         update={
             "reason": f"{outcome.reason}; restoring from generation "
             f"{plan.request.source.generation} instead ({started.restore_id})",
+            "follow_up_restore_id": started.restore_id,
+        }
+    )
+
+
+def _follow_up_incomplete_source(
+    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
+) -> RestoreOutcome:
+    """Also restore what the source never received when its own restore had failed."""
+    source, registry = state.source, services.registry
+    if source is None or registry is None or services.workflow is None:
+        return outcome
+    target = registry.get_generation(state.target.key, state.target.generation)
+    source_generation = registry.get_generation(source.key, source.generation)
+    if target is None or source_generation is None:
+        return outcome
+    plan = plan_incomplete_source(
+        target=target,
+        source=source_generation,
+        restores_into_source=services.restores.list_restores(source.key),
+        generations=registry.list_generations(source.key),
+    )
+    if plan is None:
+        return outcome
+    started = start_restore(plan, services.restores, services.workflow, services.clock())
+    return outcome.model_copy(
+        update={
+            "reason": f"{outcome.reason}; generation {source.generation} never received "
+            f"its own restore, so generation {plan.request.source.generation} is restored "
+            f"too ({started.restore_id})",
             "follow_up_restore_id": started.restore_id,
         }
     )
