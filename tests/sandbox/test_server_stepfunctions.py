@@ -274,3 +274,40 @@ def test_validate_state_machine_definition_answers(aws: SandboxClients) -> None:
     assert ok["result"] == "OK"
     assert bad["result"] == "FAIL"
     assert bad["diagnostics"]
+
+
+def test_aws_sdk_timestamps_come_back_as_iso_strings(aws: SandboxClients) -> None:
+    aws.client("dynamodb").create_table(
+        TableName="stamped",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+    )
+    machine = _machine(
+        aws,
+        "timestamps",
+        {
+            "StartAt": "Describe",
+            "States": {
+                "Describe": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:dynamodb:describeTable",
+                    "Parameters": {"TableName": "stamped"},
+                    "ResultSelector": {"created.$": "$.Table.CreationDateTime"},
+                    "End": True,
+                }
+            },
+        },
+    )
+
+    execution = aws.client("stepfunctions").start_execution(
+        stateMachineArn=machine, input="{}"
+    )
+
+    finished = _finished(aws, execution["executionArn"])
+    assert finished["status"] == "SUCCEEDED", finished
+    created = json.loads(finished["output"])["created"]
+    assert isinstance(created, str)
+    assert created.endswith("Z")
+    assert created[:4].isdigit()
+    assert created[4] == "-"

@@ -150,6 +150,7 @@ def needs_response_fix(target: str) -> bool:
 
 
 _prepared: set[str] = set()
+_ec2_original: dict[str, Any] = {}
 _prepare_lock = threading.Lock()
 
 
@@ -162,6 +163,7 @@ def prepare_service(service: str) -> None:
         if service == "ec2":
             from moto.ec2.models.security_groups import SecurityGroupRule
 
+            _ec2_original["description"] = SecurityGroupRule.__dict__["description"]
             SecurityGroupRule.description = property(_rule_description)  # type: ignore[method-assign,assignment]
 
 
@@ -177,3 +179,23 @@ def install() -> None:
     LambdaFunction.update_configuration = _update_configuration  # type: ignore[method-assign]
     Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
     _installed = True
+
+
+def uninstall() -> None:
+    """Give moto back its own behaviour (the sandbox stopped; other suites may use moto)."""
+    global _installed
+    with _prepare_lock:
+        if "description" in _ec2_original:
+            from moto.ec2.models.security_groups import SecurityGroupRule
+
+            SecurityGroupRule.description = _ec2_original.pop("description")  # type: ignore[method-assign]
+        _prepared.clear()
+    if not _installed:
+        return
+    del StepFunctionResponse.validate_state_machine_definition  # type: ignore[attr-defined]
+    del StepFunctionResponse.list_state_machine_versions  # type: ignore[attr-defined]
+    LambdaFunction.__init__ = _original_init  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = _original_get_configuration  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = _original_update_configuration  # type: ignore[method-assign]
+    Queue._set_attributes = _original_set_attributes  # type: ignore[method-assign]
+    _installed = False

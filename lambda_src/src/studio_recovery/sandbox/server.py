@@ -212,6 +212,7 @@ class Sandbox:
             stepfunctions.uninstall()
             self._server.stop()
             self._server = None
+            compat.uninstall()
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -8,6 +8,8 @@ to the sandbox endpoint. This module corrects what differs from AWS:
   names it (`DataSync.InvalidRequestException`, `DynamoDb...`, `Efs...`), not lowercase;
 - an execution started without a name gets a unique one (moto names them all "None");
   a name that does not match AWS's rules is refused;
+- aws-sdk task results carry timestamps as ISO 8601 strings (boto3's datetimes would
+  make the execution's state unserialisable);
 - StopExecution makes the execution ABORTED at once;
 - every status change (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED) is published to
   EventBridge as `Step Functions Execution Status Change`, so rules on `aws.states` fire.
@@ -15,6 +17,7 @@ to the sandbox endpoint. This module corrects what differs from AWS:
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import json
@@ -77,6 +80,28 @@ def _service_id(service: str) -> str:
 
 def _normalise_service_error_name(service_name: str) -> str:
     return sdk_service_name(service_name)
+
+
+# -- aws-sdk results ---------------------------------------------------------------------
+def to_state_json(value: Any) -> Any:
+    """An SDK result as Step Functions passes it on: timestamps as ISO 8601 strings, blobs
+    as base64 (boto3 gives datetime and bytes, which the state's JSON cannot hold)."""
+    if isinstance(value, dict):
+        return {key: to_state_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_state_json(item) for item in value]
+    if isinstance(value, datetime.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+        text = moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
+        return text.replace("+00:00", "Z")
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def _eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+    _originals["eval_service_task"](self, env, *args, **kwargs)
+    env.stack[-1] = to_state_json(env.stack[-1])
 
 
 # -- executions -------------------------------------------------------------------------
@@ -208,6 +233,7 @@ def _install() -> None:
         stop=parser_execution.Execution.stop,
         terminated=comm.terminated,
         normalise=aws_sdk.StateTaskServiceAwsSdk.__dict__["_normalise_service_error_name"],
+        eval_service_task=aws_sdk.StateTaskServiceAwsSdk._eval_service_task,
     )
     StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
     StateMachine.__deepcopy__ = _state_machine_deepcopy  # type: ignore[attr-defined]
@@ -217,6 +243,7 @@ def _install() -> None:
     aws_sdk.StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(  # type: ignore[method-assign]
         _normalise_service_error_name
     )
+    aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _eval_service_task  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -229,4 +256,5 @@ def uninstall() -> None:
     parser_execution.Execution.stop = _originals["stop"]  # type: ignore[method-assign]
     parser_execution.BaseExecutionWorkerCommunication.terminated = _originals["terminated"]  # type: ignore[method-assign]
     aws_sdk.StateTaskServiceAwsSdk._normalise_service_error_name = _originals["normalise"]  # type: ignore[method-assign]
+    aws_sdk.StateTaskServiceAwsSdk._eval_service_task = _originals["eval_service_task"]  # type: ignore[method-assign]
     _originals.clear()
