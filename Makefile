@@ -74,8 +74,9 @@ checkov: $(CHECKOV_VENV)/.installed ## checkov over the module and examples, off
 	  --config-file .checkov.yaml -d .
 
 .PHONY: test-py
-test-py: $(VENV)/.installed build ## pytest: unit, integration, sandbox and end-to-end suites
-	$(VENV)/bin/pytest -q tests
+test-py: $(VENV)/.installed build $(TF_RC) ## pytest: unit, integration, sandbox, end-to-end and reliability suites
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 tests/unit tests/integration tests/sandbox
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e tests/reliability
 
 .PHONY: test
 test: lint tf-check tf-test checkov test-py ## everything CI runs

@@ -98,11 +98,6 @@ output "sandbox_endpoint" {
   value       = var.sandbox_endpoint
 }
 
-output "studio_efs_security_group_id" {
-  description = "Security group standing in for the Studio EFS mount targets group."
-  value       = aws_security_group.studio_efs.id
-}
-
 output "subnet_ids" {
   description = "Subnets of the sandbox VPC (for a Studio domain)."
   value       = aws_subnet.studio[*].id
