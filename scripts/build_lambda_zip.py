@@ -39,9 +39,13 @@ def runtime_files(src: Path) -> list[Path]:
 def write_zip(src: Path, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+    with zipfile.ZipFile(
+        tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9
+    ) as zf:
         for path in runtime_files(src):
-            info = zipfile.ZipInfo(path.relative_to(src).as_posix(), date_time=FIXED_DATE)
+            info = zipfile.ZipInfo(
+                path.relative_to(src).as_posix(), date_time=FIXED_DATE
+            )
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3
@@ -60,7 +64,9 @@ def main(argv: list[str]) -> int:
         return 2
     size = write_zip(src, out)
     verdict = "ok" if size <= SIZE_BUDGET_BYTES else "OVER BUDGET"
-    print(f"wrote {out} ({size / 1024:.1f} KB, budget {SIZE_BUDGET_BYTES // 1024} KB: {verdict})")
+    print(
+        f"wrote {out} ({size / 1024:.1f} KB, budget {SIZE_BUDGET_BYTES // 1024} KB: {verdict})"
+    )
     return 0 if size <= SIZE_BUDGET_BYTES else 1
 
 
