@@ -39,14 +39,14 @@ build: $(VENV)/.installed ## write the Lambda zip (reproducible) and print its s
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff check, ruff format --check, mypy --strict
-	$(VENV)/bin/ruff check lambda_src tests scripts
-	$(VENV)/bin/ruff format --check lambda_src tests scripts
+	$(VENV)/bin/ruff check lambda_src tests scripts bench
+	$(VENV)/bin/ruff format --check lambda_src tests scripts bench
 	cd lambda_src && ../$(VENV)/bin/mypy src/studio_recovery
 
 .PHONY: fmt
 fmt: $(VENV)/.installed $(TF_RC) ## format Python and Terraform sources
-	$(VENV)/bin/ruff check --fix lambda_src tests scripts
-	$(VENV)/bin/ruff format lambda_src tests scripts
+	$(VENV)/bin/ruff check --fix lambda_src tests scripts bench
+	$(VENV)/bin/ruff format lambda_src tests scripts bench
 	terraform fmt -recursive
 
 .PHONY: tf-check
@@ -80,6 +80,10 @@ test-py: $(VENV)/.installed build $(TF_RC) ## pytest: unit, integration, sandbox
 
 .PHONY: test
 test: lint tf-check tf-test checkov test-py ## everything CI runs
+
+.PHONY: bench
+bench: $(VENV)/.installed build $(TF_RC) ## benchmarks on the sandbox (~10 min on 2 cores): one table, bench/results.json
+	$(PY) -m bench.run --zip $(ZIP)
 
 .PHONY: demo
 demo: $(VENV)/.installed build $(TF_RC) ## the offline sandbox: apply the module, delete and recreate profiles, watch files come back

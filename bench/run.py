@@ -1,0 +1,169 @@
+"""`make bench`: run every measurement on the offline sandbox, print one table, write
+bench/results.json.
+
+    .venv/bin/python -m bench.run [--only seeding,restore,cost,coldstart,deploy] [--quick]
+
+Each figure stands beside its baseline measured in the same run: this machine is noisy,
+so the ratios, not the absolute times, are the result. A missed goal is marked
+`GOAL MISSED` in the table and listed in the JSON; the exit code is 0 unless a part could
+not run at all (a missed goal is a finding, not a crash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.report import Results
+
+REPO = Path(__file__).resolve().parents[1]
+PARTS = ("coldstart", "seeding", "deploy", "restore")
+
+
+def log(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def _quiet() -> None:
+    for name in ("werkzeug", "moto", "botocore", "urllib3", "studio_recovery.sandbox"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _part(results: Results, name: str, body: Callable[[], None]) -> None:
+    started = time.monotonic()
+    log(f"{name}: starting")
+    try:
+        body()
+    except Exception as exc:  # noqa: BLE001 - one failed part must not hide the others
+        results.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+        log(f"{name}: FAILED\n{traceback.format_exc()}")
+    results.meta.setdefault("part_seconds", {})[name] = round(
+        time.monotonic() - started, 1
+    )
+    log(f"{name}: done in {time.monotonic() - started:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench", description=(__doc__ or "").split("\n")[0]
+    )
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, to try the code"
+    )
+    parser.add_argument("--zip", type=Path, default=REPO / "build" / "lambda.zip")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
+    parser.add_argument(
+        "--restores", type=int, default=None, help="mass-restore size N"
+    )
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s) {unknown}; choose from {', '.join(PARTS)}")
+    _quiet()
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1", AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
+    )  # fmt: skip
+    rc = REPO / "build" / "terraform.rc"
+    if (
+        rc.is_file()
+        and not Path(os.environ.get("TF_CLI_CONFIG_FILE", "/nonexistent")).is_file()
+    ):
+        os.environ["TF_CLI_CONFIG_FILE"] = str(
+            rc
+        )  # what `make` exports: offline mirror
+    results = Results(
+        meta={
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": "make bench"
+            if not argv and len(sys.argv) == 1
+            else " ".join(sys.argv),
+            "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {_cpus()} CPUs",
+            "quick": args.quick,
+        }
+    )
+    started = time.monotonic()
+    data_dir = Path(tempfile.mkdtemp(prefix="studio-recovery-bench-"))
+    try:
+        if "coldstart" in parts:
+            from bench import coldstart
+
+            _part(
+                results,
+                "coldstart",
+                lambda: coldstart.run(results, args.zip, args.quick, log),
+            )
+        if "seeding" in parts:
+            _part(results, "seeding", lambda: _seeding(results, data_dir, args.quick))
+        if "deploy" in parts or "restore" in parts:
+            _part(
+                results,
+                "deploy+restore",
+                lambda: _deployed(results, data_dir, args, parts),
+            )
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    results.meta["total_seconds"] = round(time.monotonic() - started, 1)
+    results.meta["load_average_at_end"] = os.getloadavg()
+    results.rows.sort(key=lambda row: row.section)  # stable: parts keep their order
+    print(report.render_markdown(results.rows))
+    print()
+    print(report.summary(results))
+    print(f"total {results.meta['total_seconds']:.0f} s; results in {args.out}")
+    report.write_json(results, args.out)
+    return 1 if results.errors else 0
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 1
+
+
+def _seeding(results: Results, data_dir: Path, quick: bool) -> None:
+    from bench import seeding
+    from bench.sandbox_proc import sandbox_process
+
+    plan = (
+        seeding.SeedingPlan(
+            domains=2, per_domain=40, growth_domains=(1, 2), baseline_domains=1
+        )
+        if quick
+        else seeding.SeedingPlan()
+    )
+    with sandbox_process(data_dir / "seeding") as endpoint:
+        seeding.run(results, endpoint, plan, log)
+
+
+def _deployed(results: Results, data_dir: Path, args: Any, parts: list[str]) -> None:
+    from studio_recovery.sandbox.server import Sandbox
+
+    from bench import deploy, moto_fixes, probes, restores
+
+    probes.install()
+    moto_fixes.install()
+    with Sandbox(port=0, data_dir=data_dir / "deployed") as sandbox:
+        env = deploy.run(
+            results, sandbox.endpoint_url, args.zip, data_dir / "deployed", log
+        )
+        if "restore" in parts:
+            n = args.restores or (20 if args.quick else restores.DEFAULT_RESTORES)
+            big_mb = 16 if args.quick else 1024
+            restores.run(results, env, n=n, big_mb=big_mb, log=log)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
