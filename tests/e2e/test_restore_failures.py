@@ -1,0 +1,124 @@
+"""Issue 5's failure paths: each ends FAILED and loud, and leaves no DataSync resource.
+
+DataSync executions are made to fail or hang with `datasync.faults`; AWS throttling is
+injected with `faults.inject`; a restore is stopped by hand with StopExecution.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from studio_recovery.sandbox import datasync, faults
+
+from tests.e2e.conftest import Deployed
+from tests.e2e.flows import (
+    assert_failed_loudly,
+    assert_succeeded,
+    new_domain,
+    recreate,
+    seed,
+)
+
+
+def test_datasync_execution_error_fails_the_restore_loudly(
+    deployed: Deployed, unique: Callable[[str], str]
+) -> None:
+    domain = unique("dserror")
+    seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "hana")
+    datasync.faults.error = ("InternalError", "the sandbox lost the disk")
+
+    recreate(deployed, seeded)
+
+    item = assert_failed_loudly(
+        deployed, domain, "user", "hana", 2, cause="the sandbox lost the disk"
+    )
+    assert _task_execution_arn(deployed, str(item["execution_arn"]))  # it did transfer
+
+
+def test_throttled_datasync_creates_are_retried_until_the_restore_succeeds(
+    deployed: Deployed, unique: Callable[[str], str]
+) -> None:
+    domain = unique("throttle")
+    seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "ivan")
+    injected_before = faults.registry.injected
+    for operation in ("CreateLocationEfs", "CreateTask"):
+        faults.inject(
+            "datasync", operation, error_code="ThrottlingException", duration_s=8,
+            message="Rate exceeded",
+        )  # fmt: skip
+
+    home = recreate(deployed, seeded)
+
+    assert_succeeded(
+        deployed, domain, "user", "ivan", 2, seeded.before, home, timeout=180
+    )
+    assert faults.registry.injected > injected_before, (
+        "the throttling never hit a request"
+    )
+
+
+def test_transfer_that_never_finishes_times_out_and_fails_loudly(
+    deployed: Deployed, unique: Callable[[str], str]
+) -> None:
+    domain = unique("hang")
+    seeded = seed(deployed, domain, new_domain(deployed, domain), "space", "jobs")
+    datasync.faults.hang = True
+
+    recreate(deployed, seeded)
+
+    item = assert_failed_loudly(
+        deployed, domain, "space", "jobs", 2, cause="300 seconds"
+    )
+    execution = deployed.client("datasync").describe_task_execution(
+        TaskExecutionArn=_task_execution_arn(deployed, str(item["execution_arn"]))
+    )
+    assert execution["Status"] in ("ERROR", "CANCELLING"), execution
+
+
+def test_restore_stopped_by_hand_is_cleaned_up_and_recorded(
+    deployed: Deployed, unique: Callable[[str], str]
+) -> None:
+    domain = unique("stopped")
+    seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "kim")
+    datasync.faults.hang = True
+    recreate(deployed, seeded)
+    arn = _running_transfer(deployed, domain, "user", "kim")
+
+    deployed.client("stepfunctions").stop_execution(
+        executionArn=arn, cause="admin stopped it"
+    )
+
+    assert_failed_loudly(
+        deployed,
+        domain,
+        "user",
+        "kim",
+        2,
+        cause="stopped by hand",
+        execution_status="ABORTED",
+    )
+
+
+def _running_transfer(deployed: Deployed, domain: str, kind: str, name: str) -> str:
+    """The execution ARN of a restore whose DataSync task exists (transfer under way)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for item in deployed.registry.restores(domain, kind, name):  # type: ignore[arg-type]
+            if item.get("task_arn") and item.get("status") == "RUNNING":
+                return str(item["execution_arn"])
+        time.sleep(0.5)
+    raise AssertionError(f"{kind} {name}: no restore reached its transfer within 60 s")
+
+
+def _task_execution_arn(deployed: Deployed, execution_arn: str) -> str:
+    """The DataSync execution a workflow started, from its history."""
+    history = deployed.client("stepfunctions").get_execution_history(
+        executionArn=execution_arn, maxResults=1000
+    )["events"]
+    for event in history:
+        output = (event.get("taskSucceededEventDetails") or {}).get("output") or ""
+        if "TaskExecutionArn" in output:
+            return str(json.loads(output)["TaskExecutionArn"])
+    raise AssertionError(f"{execution_arn} never started a DataSync execution")
