@@ -12,7 +12,6 @@ from studio_recovery.sandbox.scenario import (
     Home,
     Kind,
     compare_restored,
-    delete_with_apps,
     snapshot,
     write_sample_home,
 )
@@ -54,7 +53,7 @@ def seed(
 
 def recreate(deployed: Deployed, seeded: Seeded, generation: int = 2) -> Home:
     """Delete the profile and create it again; Studio makes the new home."""
-    delete_with_apps(deployed.studio, seeded.domain_id, seeded.kind, seeded.name)
+    deployed.studio.delete(seeded.domain_id, seeded.kind, seeded.name)
     deployed.studio.create(seeded.domain_id, seeded.kind, seeded.name)
     home = deployed.studio.open_app(seeded.domain_id, seeded.kind, seeded.name)
     deployed.registry.wait_for_generation(

@@ -217,16 +217,19 @@ class Studio:
         return home
 
     def delete(self, domain_id: str, kind: Kind, name: str) -> None:
-        """Delete the apps, then the profile or space, as an admin must."""
-        owner = {"UserProfileName": name} if kind == "user" else {"SpaceName": name}
-        for app in self.sagemaker.list_apps(DomainIdEquals=domain_id).get("Apps", []):
-            if app.get("UserProfileName" if kind == "user" else "SpaceName") != name:
-                continue
-            if app.get("Status") == "Deleted":
-                continue
-            self.sagemaker.delete_app(
-                DomainId=domain_id, AppType=app["AppType"], AppName=app["AppName"], **owner
-            )
+        """Delete the apps (every page of ListApps), then the profile or space, as an admin must."""
+        key = "UserProfileName" if kind == "user" else "SpaceName"
+        filters = {"DomainIdEquals": domain_id, f"{key}Equals": name}
+        for page in self.sagemaker.get_paginator("list_apps").paginate(**filters):
+            for app in page.get("Apps", []):
+                if app.get(key) != name or app.get("Status") == "Deleted":
+                    continue
+                self.sagemaker.delete_app(
+                    DomainId=domain_id,
+                    AppType=app["AppType"],
+                    AppName=app["AppName"],
+                    **{key: name},
+                )
         if kind == "user":
             self.sagemaker.delete_user_profile(DomainId=domain_id, UserProfileName=name)
         else:
@@ -470,26 +473,3 @@ def leftovers(endpoint: str) -> dict[str, list[str]]:
         if {"Key": "managed-by", "Value": "studio-recovery"} in ap.get("Tags", [])
     ]
     return {"tasks": tasks, "locations": locations, "access_points": points}
-
-
-def delete_with_apps(studio: Studio, domain_id: str, kind: Kind, name: str) -> None:
-    """:meth:`Studio.delete` for domains with many apps: reads every page of ListApps.
-
-    (`Studio.delete` reads only ListApps' first page, so in a domain with more than one
-    page of apps it can miss the profile's app and DeleteUserProfile is refused.)
-    """
-    key = "UserProfileName" if kind == "user" else "SpaceName"
-    owner = {key: name}
-    paginator = studio.sagemaker.get_paginator("list_apps")
-    filters = {"DomainIdEquals": domain_id, f"{key}Equals": name}
-    for page in paginator.paginate(**filters):
-        for app in page.get("Apps", []):
-            if app.get(key) != name or app.get("Status") == "Deleted":
-                continue
-            studio.sagemaker.delete_app(
-                DomainId=domain_id, AppType=app["AppType"], AppName=app["AppName"], **owner
-            )
-    if kind == "user":
-        studio.sagemaker.delete_user_profile(DomainId=domain_id, UserProfileName=name)
-    else:
-        studio.sagemaker.delete_space(DomainId=domain_id, SpaceName=name)
