@@ -85,6 +85,11 @@ test: lint tf-check tf-test checkov test-py ## everything CI runs
 bench: $(VENV)/.installed build $(TF_RC) ## benchmarks on the sandbox (~10 min on 2 cores): one table, bench/results.json
 	$(PY) -m bench.run --zip $(ZIP)
 
+RELIABILITY_LOAD ?= 1000
+.PHONY: reliability
+reliability: $(VENV)/.installed build $(TF_RC) ## fault injection, load and invariants: one table row per scenario
+	$(PY) -m studio_recovery.sandbox.reliability --full --load $(RELIABILITY_LOAD) --zip $(ZIP) --json $(BUILD)/reliability.json
+
 .PHONY: demo
 demo: $(VENV)/.installed build $(TF_RC) ## the offline sandbox: apply the module, delete and recreate profiles, watch files come back
 	$(PY) -m studio_recovery.sandbox.demo --zip $(ZIP)

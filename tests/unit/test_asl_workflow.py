@@ -53,6 +53,9 @@ AWS_ERRORS = {
     "Lambda.TooManyRequestsException",
     "DataSync.InternalException",
     "DataSync.ThrottlingException",
+    # DataSync does not model throttling: the SDK integration reports "Rate exceeded" as
+    # its base exception, so the retry must name it too.
+    "DataSync.DataSyncException",
     "DynamoDB.ProvisionedThroughputExceededException",
     "DynamoDB.ThrottlingException",
     "DynamoDB.InternalServerError",
