@@ -39,6 +39,7 @@ from studio_recovery.models.errors import (
     TransientAwsError,
     UnsafeTransferError,
 )
+from studio_recovery.models.registry import ProfileKey
 from studio_recovery.models.restore import (
     FinalizeInput,
     HomeLocation,
@@ -131,14 +132,7 @@ def prepare(
         transfer = _create_resources(request, settings, services, created)
     except Exception:
         logger.exception("Prepare failed half-way; deleting what it created")
-        remaining = delete_resources(created, services, strict=False)
-        services.restores.set_resources(
-            key,
-            request.restore_id,
-            task_arn=remaining.task_arn,
-            location_arns=remaining.location_arns,
-            access_point_ids=remaining.access_point_ids,
-        )
+        _delete_and_record(created, key, request.restore_id, services, strict=False)
         raise
     _give_up_if_stopped_meanwhile(request, created, services)
     logger.info("Transfer prepared", extra=transfer.model_dump())
@@ -153,14 +147,7 @@ def _give_up_if_stopped_meanwhile(
     item = services.restores.get_restore(request.target.key, request.restore_id)
     if item is None or not item.is_terminal:
         return
-    remaining = delete_resources(created, services, strict=False)
-    services.restores.set_resources(
-        request.target.key,
-        request.restore_id,
-        task_arn=remaining.task_arn,
-        location_arns=remaining.location_arns,
-        access_point_ids=remaining.access_point_ids,
-    )
+    _delete_and_record(created, request.target.key, request.restore_id, services, strict=False)
     services.restores.release_slot(request.execution_arn)
     raise RestoreStoppedError(f"restore {request.restore_id} ended {item.status} meanwhile")
 
@@ -215,13 +202,8 @@ def _delete_leftovers_of_earlier_attempt(request: PrepareInput, services: Transf
     logger.info(
         "Deleting resources of an earlier prepare attempt", extra={"arns": leftovers.describe()}
     )
-    remaining = delete_resources(leftovers, services, strict=True)
-    services.restores.set_resources(
-        request.target.key,
-        request.restore_id,
-        task_arn=remaining.task_arn,
-        location_arns=remaining.location_arns,
-        access_point_ids=remaining.access_point_ids,
+    remaining = _delete_and_record(
+        leftovers, request.target.key, request.restore_id, services, strict=True
     )
     if remaining:
         raise CleanupIncompleteError(
@@ -317,6 +299,29 @@ def _client_token(restore_id: str) -> str:
 
 
 # -------------------------------------------------------------------------- clean-up
+
+
+def _delete_and_record(
+    resources: Resources,
+    key: ProfileKey,
+    restore_id: str,
+    services: TransferServices,
+    *,
+    strict: bool,
+    record: bool = True,
+) -> Resources:
+    """`delete_resources`, then keep on the restore item whatever is left, so it is never
+    forgotten (a later clean-up or an admin finds it there)."""
+    remaining = delete_resources(resources, services, strict=strict)
+    if record:
+        services.restores.set_resources(
+            key,
+            restore_id,
+            task_arn=remaining.task_arn,
+            location_arns=remaining.location_arns,
+            access_point_ids=remaining.access_point_ids,
+        )
+    return remaining
 
 
 def delete_resources(
@@ -426,15 +431,9 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
     resources = _resources_of(state, item)
     if stopped and resources.task_arn:
         services.datasync.cancel_running_executions(resources.task_arn)
-    remaining = delete_resources(resources, services, strict=True)
-    if item is not None:
-        restores.set_resources(
-            key,
-            state.restore_id,
-            task_arn=remaining.task_arn,
-            location_arns=remaining.location_arns,
-            access_point_ids=remaining.access_point_ids,
-        )
+    remaining = _delete_and_record(
+        resources, key, state.restore_id, services, strict=True, record=item is not None
+    )
     if execution_arn:
         restores.release_slot(execution_arn)
 
@@ -479,14 +478,7 @@ def finalize_stopped(
     )
     if item.is_terminal:
         resources = _resources_of(state, item)
-        remaining = delete_resources(resources, services, strict=True)
-        services.restores.set_resources(
-            item.target.key,
-            item.restore_id,
-            task_arn=remaining.task_arn,
-            location_arns=remaining.location_arns,
-            access_point_ids=remaining.access_point_ids,
-        )
+        _delete_and_record(resources, item.target.key, item.restore_id, services, strict=True)
         services.restores.release_slot(execution_arn)
         return None
     return finalize(state, services)
