@@ -26,6 +26,8 @@ def _split_csv(value: object) -> object:
 
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+OptionalStr = Annotated[str | None, BeforeValidator(lambda v: v or None)]
+"""Unset or empty means "not configured" (backups off)."""
 CsvList = Annotated[list[NonEmptyStr], BeforeValidator(_split_csv), Field(min_length=1)]
 
 
@@ -79,6 +81,11 @@ class StreamSettings(_Settings):
         alias="NAME_REUSE_WINDOW_DAYS",
         description="a whole number of days, 0 or more (default 30)",
     )
+    backup_bucket_name: OptionalStr = Field(
+        default=None,
+        alias="BACKUP_BUCKET_NAME",
+        description="the backup S3 bucket name, or empty when backups are off",
+    )
 
 
 class PrepareSettings(_Settings):
@@ -116,6 +123,18 @@ class PrepareSettings(_Settings):
         alias="MAX_CONCURRENT_RESTORES",
         description="a positive integer (DataSync transfers running at once)",
     )
+    backup_bucket_access_role_arn: OptionalStr = Field(
+        default=None,
+        alias="BACKUP_BUCKET_ACCESS_ROLE_ARN",
+        description="the IAM role ARN DataSync uses to reach the backup bucket "
+        "(empty when backups are off)",
+    )
+    manifest_bucket_name: OptionalStr = Field(
+        default=None,
+        alias="BACKUP_BUCKET_NAME",
+        description="the backup S3 bucket name (restores from a backup write their "
+        "DataSync manifest under manifests/ there)",
+    )
 
 
 class FinalizeSettings(_Settings):
@@ -129,6 +148,20 @@ class FinalizeSettings(_Settings):
     )
     state_machine_arn: NonEmptyStr = Field(
         alias="STATE_MACHINE_ARN", description="the restore state machine ARN"
+    )
+
+
+class BackupSettings(_Settings):
+    """The `backup` function: on its schedule, starts one backup per recorded home."""
+
+    registry_table_name: NonEmptyStr = Field(
+        alias="REGISTRY_TABLE_NAME", description="the registry DynamoDB table name"
+    )
+    state_machine_arn: NonEmptyStr = Field(
+        alias="STATE_MACHINE_ARN", description="the restore state machine ARN"
+    )
+    backup_bucket_name: NonEmptyStr = Field(
+        alias="BACKUP_BUCKET_NAME", description="the backup S3 bucket name"
     )
 
 

@@ -3,7 +3,13 @@
 - `RestoreRequest`: the workflow's execution input (who is restored from where).
 - `Transfer`: what `prepare` created (task, locations, access points).
 - `TransferStats` / `RestoreOutcome`: what `finalize` records and returns.
-- `RestoreItem`, `CopyRequest`: the registry items `RESTORE#<id>` and `COPY`.
+- `RestoreItem`, `CopyRequest`: the registry items `RESTORE#<id>` (or `BACKUP#<id>`) and
+  `COPY`.
+- `BackupLocation`: one home directory's backups in S3 (docs/internals.md section 7).
+
+A backup is the same workflow run the other way: its source is the home directory
+(`HomeLocation`) and its target a `BackupLocation`; its item lives at `BACKUP#<id>`
+under the profile's partition. A restore from a backup has a `BackupLocation` source.
 
 uids are plain strings here on purpose: the workflow's own checks
 (`studio_recovery.logic.transfer.validate_transfer`) refuse an unsafe one with
@@ -12,10 +18,13 @@ uids are plain strings here on purpose: the workflow's own checks
 
 from __future__ import annotations
 
+import hashlib
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from studio_recovery.models.registry import (
     Generation,
@@ -25,15 +34,22 @@ from studio_recovery.models.registry import (
     UtcDateTime,
 )
 
-Trigger = Literal["auto", "copy", "manual"]
+Trigger = Literal["auto", "copy", "manual", "scheduled", "deletion"]
+"""auto/copy/manual start restores; scheduled/deletion start backups."""
+BACKUP_TRIGGERS: frozenset[str] = frozenset({"scheduled", "deletion"})
 RestoreStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "SOURCE_EMPTY"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "SKIPPED", "SOURCE_EMPTY"})
 CopyStatus = Literal["PENDING", "STARTED"]
 
 RESTORE_PREFIX = "RESTORE#"
+BACKUP_PREFIX = "BACKUP#"
+BACKUP_ROOT = "homes"
+"""Every backup lives under `homes/` in the bucket; manifests under `manifests/`."""
+MANIFEST_ROOT = "manifests"
 COPY_SK = "COPY"
 RESTORE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
 """A restore id is its execution name: Step Functions allows 80 of these characters."""
+BACKUP_ID_SUFFIX = re.compile(r"-b[0-9]{14}-[0-9a-f]{12}$")
 
 
 class _Model(BaseModel):
@@ -77,13 +93,103 @@ class HomeLocation(_Model):
         return f"{self.key} generation {self.generation} ({self.efs_id}:/{self.uid})"
 
 
+class BackupLocation(_Model):
+    """The S3 prefix that holds one home directory's backups (incremental, versioned).
+
+    As a restore's source, `backup_id` and `as_of` name the backup read: every object as
+    it was at `as_of` (the backup's end), through a DataSync manifest of object versions.
+    """
+
+    bucket: str = Field(min_length=3, max_length=63)
+    domain_id: str = Field(min_length=1)
+    domain_name: Name
+    kind: Kind
+    name: Name
+    generation: int = Field(ge=1)
+    efs_id: str = Field(min_length=1)
+    uid: str
+    backup_id: str | None = Field(default=None, pattern=RESTORE_ID_PATTERN)
+    as_of: UtcDateTime | None = None
+
+    @property
+    def key(self) -> ProfileKey:
+        return ProfileKey(domain_name=self.domain_name, kind=self.kind, name=self.name)
+
+    @property
+    def prefix(self) -> str:
+        """`homes/<domain>/<kind>/<name>/<efs_id>-<uid>/`: one prefix per home directory."""
+        return backup_prefix(self.key, self.efs_id, self.uid)
+
+    @property
+    def directory(self) -> tuple[str, str]:
+        """(bucket, prefix): never equal to an EFS directory."""
+        return (f"s3://{self.bucket}", self.prefix)
+
+    @classmethod
+    def of(cls, home: HomeLocation, bucket: str) -> Self:
+        """Where the backups of `home` are written."""
+        return cls(
+            bucket=bucket,
+            domain_id=home.domain_id,
+            domain_name=home.domain_name,
+            kind=home.kind,
+            name=home.name,
+            generation=home.generation,
+            efs_id=home.efs_id,
+            uid=home.uid,
+        )
+
+    def __str__(self) -> str:
+        which = f" backup {self.backup_id}" if self.backup_id else ""
+        return f"{self.key} generation {self.generation}{which} (s3://{self.bucket}/{self.prefix})"
+
+
+def _endpoint_tag(value: object) -> str:
+    if isinstance(value, BackupLocation) or (isinstance(value, dict) and "bucket" in value):
+        return "s3"
+    return "efs"
+
+
+Endpoint = Annotated[
+    Annotated[HomeLocation, Tag("efs")] | Annotated[BackupLocation, Tag("s3")],
+    Discriminator(_endpoint_tag),
+]
+"""One side of a transfer: a home directory on EFS, or its backups in S3 (has `bucket`)."""
+
+
+def make_backup_id(home: HomeLocation, started_at: datetime, trigger: Trigger) -> str:
+    """`<name>-b<YYYYMMDDHHMMSS>-<12 hex>`: the execution name of one backup of `home`.
+
+    Deterministic for (directory, second, trigger): a retried start cannot run it twice.
+    """
+    stamp = started_at.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    material = "|".join([home.key.pk, str(home.generation), home.efs_id, home.uid, stamp, trigger])
+    digest = hashlib.sha256(material.encode()).hexdigest()[:12]
+    suffix = f"-b{stamp}-{digest}"
+    readable = re.sub(r"[^A-Za-z0-9_-]", "-", home.name)[: 80 - len(suffix)]
+    return f"{readable}{suffix}"
+
+
+def backup_prefix(key: ProfileKey, efs_id: str, uid: str) -> str:
+    return f"{BACKUP_ROOT}/{key.domain_name}/{key.kind}/{key.name}/{efs_id}-{uid}/"
+
+
+def is_backup_id(restore_id: str) -> bool:
+    """Backup ids end in `-b<14 digits>-<12 hex>` (`make_backup_id`); restore ids do not."""
+    return BACKUP_ID_SUFFIX.search(restore_id) is not None
+
+
 class RestoreRequest(_Model):
     """The workflow's execution input; its `restore_id` is the execution name."""
 
     restore_id: str = Field(pattern=RESTORE_ID_PATTERN)
     trigger: Trigger
-    target: HomeLocation
-    source: HomeLocation
+    target: Endpoint
+    source: Endpoint
+
+    @property
+    def is_backup(self) -> bool:
+        return isinstance(self.target, BackupLocation)
 
     def execution_input(self) -> dict[str, Any]:
         """The JSON document the execution starts with."""
@@ -94,8 +200,8 @@ class PrepareInput(_Model):
     """What the workflow's Prepare state sends (the request plus execution context)."""
 
     restore_id: str = Field(pattern=RESTORE_ID_PATTERN)
-    target: HomeLocation
-    source: HomeLocation
+    target: Endpoint
+    source: Endpoint
     execution_arn: str = Field(min_length=1)
     execution_started_at: UtcDateTime | None = None
     slot_wait_timeout_seconds: int | None = Field(default=None, ge=0)
@@ -137,8 +243,8 @@ class FinalizeInput(_Model):
 
     restore_id: str = Field(pattern=RESTORE_ID_PATTERN)
     trigger: Trigger = "auto"
-    target: HomeLocation
-    source: HomeLocation | None = None
+    target: Endpoint
+    source: Endpoint | None = None
     execution_arn: str | None = None
     transfer: Transfer | None = None
     execution: TransferExecution | None = None
@@ -222,14 +328,16 @@ class RestoreOutcome(_Model):
 
 
 class RestoreItem(_Model):
-    """The registry item `RESTORE#<restore_id>` under the target profile's partition."""
+    """The registry item `RESTORE#<restore_id>` (a restore) or `BACKUP#<restore_id>` (a
+    backup) under the profile's partition: the target's for a restore, the source's for a
+    backup (a `BackupLocation` has the key of the profile it belongs to)."""
 
     restore_id: str
     trigger: Trigger
     status: RestoreStatus
     reason: str | None = None
-    source: HomeLocation | None = None
-    target: HomeLocation
+    source: Endpoint | None = None
+    target: Endpoint
     execution_arn: str | None = None
     task_arn: str | None = None
     location_arns: list[str] = Field(default_factory=list)
@@ -253,9 +361,14 @@ class RestoreItem(_Model):
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
+    @property
+    def is_backup(self) -> bool:
+        return isinstance(self.target, BackupLocation)
+
     def to_item(self) -> dict[str, Any]:
         body = self.model_dump(mode="json", exclude_none=True)
-        return {"pk": self.pk, "sk": self.sk, "entity": "restore", **body}
+        entity = "backup" if self.is_backup else "restore"
+        return {"pk": self.pk, "sk": self.sk, "entity": entity, **body}
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Self:
@@ -284,7 +397,9 @@ class CopyRequest(_Model):
 
 
 def restore_sk(restore_id: str) -> str:
-    return f"{RESTORE_PREFIX}{restore_id}"
+    """`RESTORE#<id>`, or `BACKUP#<id>` for a backup id (`is_backup_id`)."""
+    prefix = BACKUP_PREFIX if is_backup_id(restore_id) else RESTORE_PREFIX
+    return f"{prefix}{restore_id}"
 
 
 def _plain_numbers(value: Any) -> Any:
