@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,3 +327,44 @@ def test_sidecar_batch_writes_once_at_the_end(volume: Volume) -> None:
         (1002, 100),
     ]
     assert '"/f2"' in sidecar.read_text()
+
+
+def _life_cycle(volume: Volume, access_point_id: str) -> str:
+    reply = volume.client.describe_access_points(AccessPointId=access_point_id)
+    return str(reply["AccessPoints"][0]["LifeCycleState"])
+
+
+def test_access_point_is_available_at_once_by_default(volume: Volume) -> None:
+    access_point_id = volume.access_point(200010, "/200010")
+    assert _life_cycle(volume, access_point_id) == "available"
+
+
+def test_access_point_that_stays_creating_cannot_be_mounted(volume: Volume) -> None:
+    efs.faults.access_point_creating_seconds = float("inf")
+    try:
+        access_point_id = volume.access_point(200011, "/200011")
+    finally:
+        efs.reset_faults()
+    assert _life_cycle(volume, access_point_id) == "creating"
+    with pytest.raises(efs.AccessPointMountError, match="creating"):
+        efs.write_through_access_point(
+            access_point_id, "a.txt", b"x", account_id=ACCOUNT, region=REGION
+        )
+    assert not (volume.root / "200011").exists()
+
+
+def test_access_point_becomes_available_after_its_delay(volume: Volume) -> None:
+    efs.faults.access_point_creating_seconds = 0.3
+    try:
+        access_point_id = volume.access_point(200012, "/200012")
+    finally:
+        efs.reset_faults()
+    assert _life_cycle(volume, access_point_id) == "creating"
+    deadline = time.monotonic() + 5
+    while _life_cycle(volume, access_point_id) != "available":
+        assert time.monotonic() < deadline, "access point never became available"
+        time.sleep(0.05)
+    efs.write_through_access_point(
+        access_point_id, "a.txt", b"x", account_id=ACCOUNT, region=REGION
+    )
+    assert (volume.root / "200012" / "a.txt").read_bytes() == b"x"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from studio_recovery.dal.aws_errors import error_code
 from studio_recovery.dal.datasync import ADAPTIVE_RETRY_CONFIG, call_with_backoff, tag_list
+from studio_recovery.models.errors import HomeDirectoryTimeout
 
 if TYPE_CHECKING:
     from mypy_boto3_efs.client import EFSClient
@@ -114,6 +116,41 @@ class EfsGateway:
         return AccessPoint(
             access_point_id=str(reply["AccessPointId"]), arn=str(reply["AccessPointArn"])
         )
+
+    def wait_until_available(
+        self,
+        access_point_id: str,
+        *,
+        timeout_seconds: float,
+        poll_seconds: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Wait, at most `timeout_seconds`, until the access point is `available`.
+
+        The new home directory is created through this access point, so this is the wait
+        for the home to appear. Raises HomeDirectoryTimeout when it is still `creating`
+        (or went to `error`/`deleting`) when the time is up.
+        """
+        deadline = clock() + timeout_seconds
+        while True:
+            state = self._access_point_state(access_point_id)
+            if state == "available":
+                return
+            if state in {"error", "deleting", "deleted"} or clock() + poll_seconds > deadline:
+                raise HomeDirectoryTimeout(
+                    f"the new home directory did not appear: access point {access_point_id} "
+                    f"was {state} after waiting up to {timeout_seconds:g} seconds"
+                )
+            sleep(poll_seconds)
+
+    def _access_point_state(self, access_point_id: str) -> str:
+        reply = call_with_backoff(
+            "efs describe_access_points",
+            lambda: self._efs.describe_access_points(AccessPointId=access_point_id),
+        )
+        points = reply.get("AccessPoints", [])
+        return str(points[0].get("LifeCycleState", "available")) if points else "deleted"
 
     def delete_access_point(self, access_point_id: str) -> bool:
         """Delete an access point; False when it was already gone."""

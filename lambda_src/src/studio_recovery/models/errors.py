@@ -59,3 +59,8 @@ class CleanupIncompleteError(StudioRecoveryError):
 
 class RestoreStoppedError(StudioRecoveryError):
     """The restore was finished (stopped by hand, timed out) while this step was running."""
+
+
+class HomeDirectoryTimeout(StudioRecoveryError):
+    """The new home directory (created through the new uid's access point) did not become
+    available within the configured wait; never retried."""

@@ -6,15 +6,20 @@ CreateFileSystem and removed by DeleteFileSystem, and makes access points behave
 on a real mount: their root directory is created from `RootDirectory.CreationInfo` when
 missing, and their `PosixUser` becomes the owner of everything written through them.
 It also adds the checks AWS makes and moto skips (unknown file system or access point, bad
-POSIX identities).
+POSIX identities), and the access point life cycle: `creating`, then `available`. By
+default an access point is available at once; `faults.access_point_creating_seconds`
+keeps new ones `creating` that long (`math.inf`: they never become available, as when
+the home directory cannot be created).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,35 @@ from studio_recovery.sandbox import posix
 ROOT_MODE = 0o755
 _MAX_ID = 4294967295
 _PERMISSIONS = re.compile(r"^[0-7]{3,4}$")
+
+
+@dataclass
+class Faults:
+    """Module-level switch for reliability tests: how long new access points stay
+    `creating` (0: available at once; `math.inf`: never)."""
+
+    access_point_creating_seconds: float = 0.0
+
+
+faults = Faults()
+
+
+def reset_faults() -> None:
+    """Access points are available at once again."""
+    faults.access_point_creating_seconds = 0.0
+
+
+class _AccessPoint(efs_models.AccessPoint):
+    """moto's access point with a life cycle: `creating` until `available_at`."""
+
+    available_at: float = 0.0
+
+    @property
+    def life_cycle_state(self) -> str:
+        return "available" if time.monotonic() >= self.available_at else "creating"
+
+    def info_json(self) -> dict[str, Any]:
+        return {**super().info_json(), "LifeCycleState": self.life_cycle_state}
 
 
 class AccessPointMountError(OSError):
@@ -134,13 +168,19 @@ class SandboxEFSBackend(efs_models.EFSBackend):
                 return existing  # idempotent retry of the same request
         _validate_posix_user(posix_user)
         _validate_root_directory(root_directory)
-        return super().create_access_point(
+        access_point = super().create_access_point(
             client_token,
             tags=tags,
             file_system_id=file_system_id,
             posix_user=posix_user or {},
             root_directory=root_directory or {},
         )
+        # moto builds the record; it becomes our subclass, which adds the life cycle.
+        with_life_cycle: Any = access_point
+        with_life_cycle.__class__ = _AccessPoint
+        delay = faults.access_point_creating_seconds
+        with_life_cycle.available_at = math.inf if math.isinf(delay) else time.monotonic() + delay
+        return access_point
 
     def delete_access_point(self, access_point_id: str) -> None:
         if access_point_id not in self.access_points:
@@ -210,6 +250,9 @@ def mount_access_point(access_point_id: str, *, account_id: str, region: str) ->
     access_point = efs.access_points.get(access_point_id)
     if access_point is None:
         raise AccessPointNotFound(access_point_id)
+    state = getattr(access_point, "life_cycle_state", "available")
+    if state != "available":
+        raise AccessPointMountError(f"access point {access_point_id} is {state}, not available")
     fs_root = file_system_path(access_point.file_system_id)
     if not fs_root.is_dir():
         raise AccessPointMountError(f"file system {access_point.file_system_id} has no data")
