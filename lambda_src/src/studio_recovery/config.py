@@ -123,6 +123,14 @@ class PrepareSettings(_Settings):
         alias="MAX_CONCURRENT_RESTORES",
         description="a positive integer (DataSync transfers running at once)",
     )
+    home_wait_timeout_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=90,
+        alias="HOME_WAIT_TIMEOUT_SECONDS",
+        description="whole seconds from 1 to 90 to wait for the new home's access point "
+        "(default 60; the function's timeout is 120)",
+    )
     backup_bucket_access_role_arn: OptionalStr = Field(
         default=None,
         alias="BACKUP_BUCKET_ACCESS_ROLE_ARN",
