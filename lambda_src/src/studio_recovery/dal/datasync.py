@@ -1,4 +1,4 @@
-"""DataSync EFS locations and tasks: create, delete (already gone is fine).
+"""DataSync EFS and S3 locations and tasks: create, delete (already gone is fine).
 
 Every call goes through `call_with_backoff`: botocore's own bounded retries first
 (`RETRY_CONFIG`, adaptive mode here), then a few more of ours with capped full jitter;
@@ -44,6 +44,50 @@ TASK_OPTIONS: Mapping[str, str] = {
 """Safe options (docs/internals.md section 4): never overwrite a file the user already has in
 the new home, never delete anything; ownership comes from the target access point."""
 
+BACKUP_TASK_OPTIONS: Mapping[str, str] = {
+    "VerifyMode": "ONLY_FILES_TRANSFERRED",
+    "OverwriteMode": "ALWAYS",
+    "PreserveDeletedFiles": "REMOVE",
+    "TransferMode": "CHANGED",
+    "PosixPermissions": "PRESERVE",
+    "Uid": "INT_VALUE",
+    "Gid": "INT_VALUE",
+    "LogLevel": "BASIC",
+}
+"""Backup options (docs/internals.md section 7): incremental (only what changed), the
+prefix mirrors the home (a removed file becomes a delete marker: the bucket is versioned,
+so nothing is lost), ownership and permissions kept in the objects' metadata."""
+
+BACKUP_STORAGE_CLASS = "STANDARD"
+
+
+def s3_bucket_arn(bucket: str, partition: str = "aws") -> str:
+    """`arn:<partition>:s3:::<bucket>` (bucket ARNs name no region or account)."""
+    return f"arn:{partition}:s3:::{bucket}"
+
+
+def partition_of(arn: str) -> str:
+    """The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`, ...)."""
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or not parts[1]:
+        raise ValueError(f"not an ARN: {arn!r}")
+    return parts[1]
+
+
+def manifest_config(
+    *, bucket_arn: str, object_path: str, access_role_arn: str, version_id: str | None = None
+) -> dict[str, Any]:
+    """A task's `ManifestConfig`: transfer exactly the CSV manifest's objects."""
+    source: dict[str, str] = {
+        "ManifestObjectPath": object_path,
+        "S3BucketArn": bucket_arn,
+        "BucketAccessRoleArn": access_role_arn,
+    }
+    if version_id:
+        source["ManifestObjectVersionId"] = version_id
+    return {"Action": "TRANSFER", "Format": "CSV", "Source": {"S3": source}}
+
+
 ResultT = TypeVar("ResultT")
 
 
@@ -81,7 +125,7 @@ def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
 
 
 class DataSyncGateway:
-    """The DataSync calls a restore needs."""
+    """The DataSync calls a restore or a backup needs."""
 
     def __init__(self, client: DataSyncClient | Any | None = None) -> None:
         self._client: Any = client or boto3.client("datasync", config=ADAPTIVE_RETRY_CONFIG)
@@ -115,6 +159,28 @@ class DataSyncGateway:
         )
         return str(reply["LocationArn"])
 
+    def create_s3_location(
+        self,
+        *,
+        bucket_arn: str,
+        subdirectory: str,
+        access_role_arn: str,
+        tags: Mapping[str, str],
+        storage_class: str = BACKUP_STORAGE_CLASS,
+    ) -> str:
+        """A DataSync S3 location on a prefix of a bucket; returns its ARN."""
+        request: dict[str, Any] = {
+            "S3BucketArn": bucket_arn,
+            "Subdirectory": subdirectory,
+            "S3StorageClass": storage_class,
+            "S3Config": {"BucketAccessRoleArn": access_role_arn},
+            "Tags": tag_list(tags),
+        }
+        reply = call_with_backoff(
+            "datasync create_location_s3", lambda: self._client.create_location_s3(**request)
+        )
+        return str(reply["LocationArn"])
+
     def create_task(
         self,
         *,
@@ -123,17 +189,22 @@ class DataSyncGateway:
         target_location_arn: str,
         log_group_arn: str | None,
         tags: Mapping[str, str],
+        options: Mapping[str, str] = TASK_OPTIONS,
+        manifest: Mapping[str, Any] | None = None,
     ) -> str:
-        """A task with TASK_OPTIONS; returns its ARN."""
+        """A task with `options` (TASK_OPTIONS unless told) and, when given, a
+        `ManifestConfig` (`manifest_config`); returns its ARN."""
         request: dict[str, Any] = {
             "Name": name,
             "SourceLocationArn": source_location_arn,
             "DestinationLocationArn": target_location_arn,
-            "Options": dict(TASK_OPTIONS),
+            "Options": dict(options),
             "Tags": tag_list(tags),
         }
         if log_group_arn:
             request["CloudWatchLogGroupArn"] = log_group_arn
+        if manifest is not None:
+            request["ManifestConfig"] = dict(manifest)
         reply = call_with_backoff(
             "datasync create_task", lambda: self._client.create_task(**request)
         )

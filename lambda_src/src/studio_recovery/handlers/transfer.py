@@ -1,4 +1,5 @@
-"""The workflow's Lambda steps: `prepare_handler` and `finalize_handler`.
+"""The workflow's Lambda steps: `prepare_handler` and `finalize_handler` (restores,
+backups and restores from a backup alike; see `studio_recovery.logic.transfer`).
 
 `finalize_handler` is also the target of the EventBridge rule on "Step Functions Execution
 Status Change" (ABORTED, TIMED_OUT): it then finds the restore by its execution and cleans
@@ -21,6 +22,7 @@ from studio_recovery.dal.efs import EfsGateway
 from studio_recovery.dal.notify import Notifier
 from studio_recovery.dal.registry import RegistryRepository
 from studio_recovery.dal.restores import RestoreRepository
+from studio_recovery.dal.s3 import ManifestWriter
 from studio_recovery.dal.workflow import WorkflowGateway
 from studio_recovery.logic.transfer import (
     TransferServices,
@@ -30,7 +32,12 @@ from studio_recovery.logic.transfer import (
 )
 from studio_recovery.models.errors import MalformedEventError
 from studio_recovery.models.registry import ProfileKey
-from studio_recovery.models.restore import FinalizeInput, PrepareInput, RestoreItem
+from studio_recovery.models.restore import (
+    BackupLocation,
+    FinalizeInput,
+    PrepareInput,
+    RestoreItem,
+)
 from studio_recovery.observability import append_context_keys, logger, metrics
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -41,12 +48,17 @@ STOPPED_STATUSES = frozenset({"ABORTED", "TIMED_OUT"})
 
 @functools.cache
 def build_prepare_services() -> TransferServices:
-    """Clients for prepare, made once per cold start (tests replace this)."""
+    """Clients for prepare, made once per cold start (tests replace this).
+
+    The S3 client (manifests of restores from a backup) only when backups are configured.
+    """
     settings = load_settings(PrepareSettings)
+    backups_on = bool(settings.manifest_bucket_name and settings.backup_bucket_access_role_arn)
     return TransferServices(
         restores=RestoreRepository(settings.registry_table_name),
         datasync=DataSyncGateway(),
         efs=EfsGateway(),
+        manifests=ManifestWriter() if backups_on else None,
     )
 
 
@@ -77,7 +89,8 @@ def prepare_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def finalize_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Clean up and record a restore; returns `{"status", "reason", "follow_up_restore_id"}`.
+    """Clean up and record a restore or backup; returns `{"status", "reason",
+    "follow_up_restore_id"}`.
 
     Accepts the workflow's `{"execution_arn", "state": {...}}`, the flat workflow state, or
     an EventBridge execution status change.
@@ -90,7 +103,8 @@ def finalize_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
     _log_context(state.target.domain_name, state.target.kind, state.target.name)
     append_context_keys(restore_id=state.restore_id)
     outcome = finalize(state, build_finalize_services())
-    metric_name = "Restores" + outcome.status.title().replace("_", "")
+    family = "Backups" if isinstance(state.target, BackupLocation) else "Restores"
+    metric_name = family + outcome.status.title().replace("_", "")
     metrics.add_metric(name=metric_name, unit=MetricUnit.Count, value=1)
     return outcome.workflow_output()
 

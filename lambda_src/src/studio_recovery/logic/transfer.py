@@ -1,13 +1,21 @@
 """The workflow's two Lambda steps: prepare a DataSync transfer, and finalize it.
 
+Three kinds of transfer run through them (docs/internals.md sections 4 and 7):
+- a restore, EFS -> EFS: a home directory into the new home of a profile;
+- a backup, EFS -> S3: a home directory into its prefix of the backup bucket (the target is
+  a `BackupLocation`);
+- a restore from a backup, S3 -> EFS: a backup prefix as it was at `as_of`, through a
+  DataSync manifest of object versions, into the new home (the source is a
+  `BackupLocation`).
+
 prepare: refuse an unsafe transfer, take a concurrency slot, create the target access
-point, both EFS locations and the task, recording each ARN on the restore item as soon as
+point (restores), the locations and the task, recording each ARN on the item as soon as
 it exists; on a failure half-way, delete what it created.
 
 finalize: delete the task, locations and access points (already gone is fine), give the
-slot back, record the result on the restore item and on the profile row, notify on
-failure, and when the source turned out empty, mark it so and restore from the next
-earlier generation.
+slot back, record the result on the item (and, for restores, on the profile row), notify
+on failure, and when a restore's source directory turned out empty, mark it so and
+restore from the next earlier generation.
 
 No boto3 here: the data-access objects are passed in (`TransferServices`).
 """
@@ -17,13 +25,20 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from studio_recovery.dal.datasync import (
+    BACKUP_TASK_OPTIONS,
+    TASK_OPTIONS,
+    manifest_config,
+    partition_of,
+    s3_bucket_arn,
+)
 from studio_recovery.logic.restore_plan import (
     is_safe_uid,
     plan_follow_up,
@@ -32,15 +47,19 @@ from studio_recovery.logic.restore_plan import (
 from studio_recovery.logic.restore_start import start_restore
 from studio_recovery.models.errors import (
     CleanupIncompleteError,
+    MalformedEventError,
     NoUsableSubnetError,
     RestoreStoppedError,
     SlotUnavailable,
     SlotWaitTimeout,
+    StudioRecoveryError,
     TransientAwsError,
     UnsafeTransferError,
 )
 from studio_recovery.models.registry import ProfileKey
 from studio_recovery.models.restore import (
+    BackupLocation,
+    Endpoint,
     FinalizeInput,
     HomeLocation,
     PrepareInput,
@@ -49,22 +68,31 @@ from studio_recovery.models.restore import (
     Transfer,
     TransferStats,
     WorkflowError,
+    backup_prefix,
+    is_backup_id,
 )
 from studio_recovery.observability import logger
 
 if TYPE_CHECKING:
     from studio_recovery.config import PrepareSettings
     from studio_recovery.dal.datasync import DataSyncGateway
-    from studio_recovery.dal.efs import EfsGateway, Subnet
+    from studio_recovery.dal.efs import AccessPoint, EfsGateway, Subnet
     from studio_recovery.dal.notify import Notifier
     from studio_recovery.dal.registry import RegistryRepository
     from studio_recovery.dal.restores import RestoreRepository
+    from studio_recovery.dal.s3 import ManifestWriter
     from studio_recovery.dal.workflow import WorkflowGateway
 
 STALE_SLOT_AGE = timedelta(hours=24)
 """A slot held this long belongs to an execution that died without finalizing."""
 
 STOPPED_ERRORS = {"ExecutionAborted": "stopped by hand", "ExecutionTimedOut": "timed out"}
+
+
+class BackupsNotConfiguredError(StudioRecoveryError):
+    """A backup, or a restore from one, while the `prepare` function has no backup bucket
+    (BACKUP_BUCKET_NAME) or bucket access role (BACKUP_BUCKET_ACCESS_ROLE_ARN); a
+    configuration problem, never retried."""
 
 
 def utc_now() -> datetime:
@@ -81,6 +109,7 @@ class TransferServices:
     registry: RegistryRepository | None = None
     notifier: Notifier | None = None
     workflow: WorkflowGateway | None = None
+    manifests: ManifestWriter | None = None
     clock: Callable[[], datetime] = utc_now
 
 
@@ -103,18 +132,98 @@ class Resources:
 # --------------------------------------------------------------------------- prepare
 
 
-def validate_transfer(source: HomeLocation, target: HomeLocation) -> None:
-    """Refuse a transfer that could read or write the wrong files (UnsafeTransferError)."""
+def validate_transfer(source: Endpoint, target: Endpoint) -> None:
+    """Refuse a transfer that could read or write the wrong files (UnsafeTransferError).
+
+    Both uids must be positive numbers (an EFS side would otherwise be the volume's root,
+    a backup side another directory's prefix); an EFS->EFS transfer needs two different
+    directories; a backup writes only into its own directory's prefix; a restore from a
+    backup names the moment it reads (`as_of`); S3->S3 is not a transfer this product makes.
+    """
     for role, location in (("source", source), ("target", target)):
         if not is_safe_uid(location.uid):
             raise UnsafeTransferError(
                 f"{role} uid {location.uid!r} is not a positive number: it would point "
                 f"DataSync at the root of volume {location.efs_id}"
             )
-    if source.directory == target.directory:
+    if isinstance(source, BackupLocation) and isinstance(target, BackupLocation):
+        raise UnsafeTransferError("source and target are both backups: nothing would reach EFS")
+    if isinstance(target, BackupLocation):
+        _validate_backup(source, target)
+    elif isinstance(source, BackupLocation):
+        if source.as_of is None:
+            raise UnsafeTransferError(
+                f"a restore from a backup needs the time it reads (as_of): {source}"
+            )
+    elif source.directory == target.directory:
         raise UnsafeTransferError(
             f"source and target are the same directory {source.efs_id}:/{source.uid}"
         )
+
+
+def _validate_backup(source: Endpoint, target: BackupLocation) -> None:
+    """A backup's prefix must be its source directory's own: written anywhere else, a
+    later restore of that other directory would hand these files to someone else."""
+    own = backup_prefix(source.key, source.efs_id, source.uid)
+    if target.prefix != own:
+        raise UnsafeTransferError(
+            f"the backup of {source} would be written to {target.prefix}, "
+            f"not to its own prefix {own}"
+        )
+
+
+def _validate_id(request: PrepareInput) -> None:
+    """A backup's id is a backup id (its item lives at `BACKUP#`), a restore's is not."""
+    backup = isinstance(request.target, BackupLocation)
+    if backup != is_backup_id(request.restore_id):
+        what = "backup" if backup else "restore"
+        raise MalformedEventError(
+            f"{request.restore_id!r} is not a {what} id: backup ids end in "
+            "-b<YYYYMMDDHHMMSS>-<12 hex> (make_backup_id) and only backups have them"
+        )
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    """What a transfer to or from the backup bucket needs from the settings."""
+
+    bucket: str
+    access_role_arn: str
+
+
+def backup_config(request: PrepareInput, settings: PrepareSettings) -> BackupConfig | None:
+    """The backup settings when the transfer has an S3 side (None for EFS->EFS).
+
+    Raises BackupsNotConfiguredError when they are missing, and UnsafeTransferError when
+    the S3 side names another bucket than the configured one (DataSync's role reaches only
+    that one, and nothing may be written elsewhere)."""
+    backup = next(
+        (side for side in (request.target, request.source) if isinstance(side, BackupLocation)),
+        None,
+    )
+    if backup is None:
+        return None
+    bucket, role = settings.manifest_bucket_name, settings.backup_bucket_access_role_arn
+    if not bucket or not role:
+        missing = [
+            name
+            for name, value in (
+                ("BACKUP_BUCKET_NAME", bucket),
+                ("BACKUP_BUCKET_ACCESS_ROLE_ARN", role),
+            )
+            if not value
+        ]
+        raise BackupsNotConfiguredError(
+            f"{request.restore_id} needs the backup bucket, but backups are not configured "
+            f"for the prepare function ({' and '.join(missing)} not set): enable backups in "
+            "the module, or restore from a home directory instead"
+        )
+    if backup.bucket != bucket:
+        raise UnsafeTransferError(
+            f"{request.restore_id} names bucket {backup.bucket}, not the backup bucket "
+            f"{bucket} this module writes"
+        )
+    return BackupConfig(bucket=bucket, access_role_arn=role)
 
 
 def prepare(
@@ -122,6 +231,8 @@ def prepare(
 ) -> Transfer:
     """Create everything the transfer needs; see the module docstring."""
     validate_transfer(request.source, request.target)
+    _validate_id(request)
+    backup = backup_config(request, settings)
     key = request.target.key
     _ensure_restore_item(request, services)
     _take_slot(request, settings, services)
@@ -129,7 +240,7 @@ def prepare(
     _delete_leftovers_of_earlier_attempt(request, services)
     created = Resources()
     try:
-        transfer = _create_resources(request, settings, services, created)
+        transfer = _create_resources(request, settings, services, created, backup)
     except Exception:
         logger.exception("Prepare failed half-way; deleting what it created")
         _delete_and_record(created, key, request.restore_id, services, strict=False)
@@ -216,66 +327,199 @@ def _create_resources(
     settings: PrepareSettings,
     services: TransferServices,
     created: Resources,
+    backup: BackupConfig | None,
 ) -> Transfer:
-    key, restore_id = request.target.key, request.restore_id
-    restores, efs, datasync = services.restores, services.efs, services.datasync
-    tags = {"restore_id": restore_id, "managed-by": "studio-recovery"}
-    subnets = efs.subnets(settings.datasync_subnet_ids)
-    source_subnet = choose_subnet(request.source.efs_id, subnets, services.efs)
-    target_subnet = choose_subnet(request.target.efs_id, subnets, services.efs)
+    """The access point (restores), both locations and the task, each recorded at once."""
+    creator = _Creator(request, settings, services, created)
+    source, target = request.source, request.target
+    if isinstance(source, HomeLocation) and isinstance(target, HomeLocation):
+        return creator.restore(source, target)
+    if backup is None:  # pragma: no cover - backup_config raised already
+        raise BackupsNotConfiguredError(f"{request.restore_id}: backups are not configured")
+    if isinstance(source, HomeLocation) and isinstance(target, BackupLocation):
+        return creator.backup(source, target, backup)
+    if isinstance(source, BackupLocation) and isinstance(target, HomeLocation):
+        return creator.restore_from_backup(source, target, backup)
+    raise UnsafeTransferError(  # pragma: no cover - validate_transfer refused it already
+        f"{request.restore_id}: a transfer has a home directory on at least one side"
+    )
 
-    access_point = efs.create_access_point(
-        efs_id=request.target.efs_id,
-        uid=request.target.uid,
-        gid=settings.home_gid,
-        client_token=_client_token(restore_id),
-        tags={**tags, "Name": f"studio-recovery-{restore_id}"},
-    )
-    created.access_point_ids.append(access_point.access_point_id)
-    restores.add_resource(key, restore_id, access_point_id=access_point.access_point_id)
 
-    tls = settings.in_transit_encryption == "TLS1_2"
-    source_arn = datasync.create_efs_location(
-        efs_arn=efs.file_system_arn(request.source.efs_id),
-        subdirectory=f"/{request.source.uid}",
-        subnet_arn=source_subnet.arn,
-        security_group_arn=settings.datasync_security_group_arn,
-        access_role_arn=settings.efs_access_role_arn if tls else None,
-        in_transit_encryption=settings.in_transit_encryption,
-        tags=tags,
-    )
-    created.location_arns.append(source_arn)
-    restores.add_resource(key, restore_id, location_arn=source_arn)
+@dataclass
+class _Creator:
+    """Creates one transfer's resources; every one is recorded on the item (and in
+    `created`) the moment it exists, so a failure or a stop can delete it."""
 
-    # An access point requires TLS: the target always uses it.
-    target_arn = datasync.create_efs_location(
-        efs_arn=efs.file_system_arn(request.target.efs_id),
-        subdirectory="/",
-        subnet_arn=target_subnet.arn,
-        security_group_arn=settings.datasync_security_group_arn,
-        access_point_arn=access_point.arn,
-        access_role_arn=settings.efs_access_role_arn,
-        in_transit_encryption="TLS1_2",
-        tags=tags,
-    )
-    created.location_arns.append(target_arn)
-    restores.add_resource(key, restore_id, location_arn=target_arn)
+    request: PrepareInput
+    settings: PrepareSettings
+    services: TransferServices
+    created: Resources
 
-    task_arn = datasync.create_task(
-        name=f"studio-recovery-{restore_id}",
-        source_location_arn=source_arn,
-        target_location_arn=target_arn,
-        log_group_arn=settings.datasync_log_group_arn,
-        tags=tags,
-    )
-    created.task_arn = task_arn
-    restores.add_resource(key, restore_id, task_arn=task_arn)
-    return Transfer(
-        task_arn=task_arn,
-        source_location_arn=source_arn,
-        target_location_arn=target_arn,
-        access_point_ids=list(created.access_point_ids),
-    )
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"restore_id": self.request.restore_id, "managed-by": "studio-recovery"}
+
+    # -------------------------------------------------------------- the three kinds
+
+    def restore(self, source: HomeLocation, target: HomeLocation) -> Transfer:
+        """EFS -> EFS through an access point of the new uid."""
+        subnets = self.services.efs.subnets(self.settings.datasync_subnet_ids)
+        source_subnet = choose_subnet(source.efs_id, subnets, self.services.efs)
+        target_subnet = choose_subnet(target.efs_id, subnets, self.services.efs)
+        access_point = self._access_point(target)
+        source_arn = self._source_efs_location(source, source_subnet)
+        target_arn = self._target_efs_location(target, target_subnet, access_point.arn)
+        return self._task(source_arn, target_arn, TASK_OPTIONS)
+
+    def backup(
+        self, source: HomeLocation, target: BackupLocation, backup: BackupConfig
+    ) -> Transfer:
+        """EFS -> S3: the home directory into its prefix, incrementally."""
+        subnets = self.services.efs.subnets(self.settings.datasync_subnet_ids)
+        source_subnet = choose_subnet(source.efs_id, subnets, self.services.efs)
+        efs_arn = self.services.efs.file_system_arn(source.efs_id)
+        source_arn = self._source_efs_location(source, source_subnet, efs_arn=efs_arn)
+        target_arn = self._s3_location(target, backup, partition_of(efs_arn))
+        return self._task(source_arn, target_arn, BACKUP_TASK_OPTIONS)
+
+    def restore_from_backup(
+        self, source: BackupLocation, target: HomeLocation, backup: BackupConfig
+    ) -> Transfer:
+        """S3 -> EFS: the manifest of the objects as they were at `as_of` first, then the
+        locations and a task that transfers exactly the manifest."""
+        manifests = self.services.manifests
+        if manifests is None or source.as_of is None:  # pragma: no cover - wiring/validated
+            raise BackupsNotConfiguredError("no manifest writer for a restore from a backup")
+        manifest = manifests.write_manifest(
+            source_bucket=source.bucket,
+            prefix=source.prefix,
+            as_of=source.as_of,
+            manifest_bucket=backup.bucket,
+            restore_id=self.request.restore_id,
+        )
+        logger.info(
+            "Manifest written",
+            extra={
+                "manifest": f"s3://{manifest.bucket}/{manifest.key}",
+                "objects": manifest.entries,
+            },
+        )
+        subnets = self.services.efs.subnets(self.settings.datasync_subnet_ids)
+        target_subnet = choose_subnet(target.efs_id, subnets, self.services.efs)
+        efs_arn = self.services.efs.file_system_arn(target.efs_id)
+        partition = partition_of(efs_arn)
+        access_point = self._access_point(target)
+        source_arn = self._s3_location(source, backup, partition)
+        target_arn = self._target_efs_location(
+            target, target_subnet, access_point.arn, efs_arn=efs_arn
+        )
+        config = manifest_config(
+            bucket_arn=s3_bucket_arn(manifest.bucket, partition),
+            object_path=manifest.key,
+            access_role_arn=backup.access_role_arn,
+            version_id=manifest.version_id,
+        )
+        return self._task(source_arn, target_arn, TASK_OPTIONS, manifest=config)
+
+    # -------------------------------------------------------------------- resources
+
+    def _access_point(self, target: HomeLocation) -> AccessPoint:
+        restore_id = self.request.restore_id
+        access_point = self.services.efs.create_access_point(
+            efs_id=target.efs_id,
+            uid=target.uid,
+            gid=self.settings.home_gid,
+            client_token=_client_token(restore_id),
+            tags={**self.tags, "Name": f"studio-recovery-{restore_id}"},
+        )
+        self.created.access_point_ids.append(access_point.access_point_id)
+        self.services.restores.add_resource(
+            self.request.target.key, restore_id, access_point_id=access_point.access_point_id
+        )
+        return access_point
+
+    def _source_efs_location(
+        self, source: HomeLocation, subnet: Subnet, *, efs_arn: str | None = None
+    ) -> str:
+        """The source directory `/<uid>` (no access point: it reads as root)."""
+        settings = self.settings
+        tls = settings.in_transit_encryption == "TLS1_2"
+        arn = self.services.datasync.create_efs_location(
+            efs_arn=efs_arn or self.services.efs.file_system_arn(source.efs_id),
+            subdirectory=f"/{source.uid}",
+            subnet_arn=subnet.arn,
+            security_group_arn=settings.datasync_security_group_arn,
+            access_role_arn=settings.efs_access_role_arn if tls else None,
+            in_transit_encryption=settings.in_transit_encryption,
+            tags=self.tags,
+        )
+        return self._record_location(arn)
+
+    def _target_efs_location(
+        self,
+        target: HomeLocation,
+        subnet: Subnet,
+        access_point_arn: str,
+        *,
+        efs_arn: str | None = None,
+    ) -> str:
+        """The new home through the access point of its uid (which requires TLS)."""
+        settings = self.settings
+        arn = self.services.datasync.create_efs_location(
+            efs_arn=efs_arn or self.services.efs.file_system_arn(target.efs_id),
+            subdirectory="/",
+            subnet_arn=subnet.arn,
+            security_group_arn=settings.datasync_security_group_arn,
+            access_point_arn=access_point_arn,
+            access_role_arn=settings.efs_access_role_arn,
+            in_transit_encryption="TLS1_2",
+            tags=self.tags,
+        )
+        return self._record_location(arn)
+
+    def _s3_location(self, location: BackupLocation, backup: BackupConfig, partition: str) -> str:
+        """The directory's prefix in the backup bucket."""
+        arn = self.services.datasync.create_s3_location(
+            bucket_arn=s3_bucket_arn(location.bucket, partition),
+            subdirectory=f"/{location.prefix}",
+            access_role_arn=backup.access_role_arn,
+            tags=self.tags,
+        )
+        return self._record_location(arn)
+
+    def _record_location(self, arn: str) -> str:
+        self.created.location_arns.append(arn)
+        self.services.restores.add_resource(
+            self.request.target.key, self.request.restore_id, location_arn=arn
+        )
+        return arn
+
+    def _task(
+        self,
+        source_arn: str,
+        target_arn: str,
+        options: Mapping[str, str],
+        *,
+        manifest: dict[str, Any] | None = None,
+    ) -> Transfer:
+        restore_id = self.request.restore_id
+        task_arn = self.services.datasync.create_task(
+            name=f"studio-recovery-{restore_id}",
+            source_location_arn=source_arn,
+            target_location_arn=target_arn,
+            log_group_arn=self.settings.datasync_log_group_arn,
+            tags=self.tags,
+            options=options,
+            manifest=manifest,
+        )
+        self.created.task_arn = task_arn
+        self.services.restores.add_resource(self.request.target.key, restore_id, task_arn=task_arn)
+        return Transfer(
+            task_arn=task_arn,
+            source_location_arn=source_arn,
+            target_location_arn=target_arn,
+            access_point_ids=list(self.created.access_point_ids),
+        )
 
 
 def choose_subnet(efs_id: str, subnets: Sequence[Subnet], efs: EfsGateway) -> Subnet:
@@ -376,12 +620,19 @@ def decide_outcome(state: FinalizeInput) -> RestoreOutcome:
     if state.error is not None:
         return RestoreOutcome(status="FAILED", reason=_error_reason(state.error), stats=stats)
     status = execution.status if execution else None
+    if status == "SUCCESS" and isinstance(state.target, BackupLocation):
+        # An empty home is backed up too: a backup is never SOURCE_EMPTY.
+        return RestoreOutcome(
+            status="SUCCEEDED",
+            reason=f"backed up {stats.files_transferred} files "
+            f"({stats.bytes_file_transferred} bytes)",
+            stats=stats,
+        )
     if status == "SUCCESS":
         if stats.source_was_empty:
             return RestoreOutcome(
                 status="SOURCE_EMPTY",
-                reason=f"generation {state.source.generation if state.source else '?'} "
-                "had no files",
+                reason=f"{_source_name(state.source)} had no files",
                 stats=stats,
             )
         return RestoreOutcome(
@@ -404,6 +655,12 @@ def decide_outcome(state: FinalizeInput) -> RestoreOutcome:
             stats=stats,
         )
     return RestoreOutcome(status="FAILED", reason="the workflow ended without a transfer")
+
+
+def _source_name(source: Endpoint | None) -> str:
+    if isinstance(source, BackupLocation):
+        return f"backup {source.backup_id or '?'} of generation {source.generation}"
+    return f"generation {source.generation if source else '?'}"
 
 
 def _error_reason(error: WorkflowError) -> str:
@@ -439,11 +696,7 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
 
     # Decided only once the task, locations and slot are given back, so that nothing in
     # the execution's report can keep them from being cleaned up.
-    outcome = decide_outcome(state)
-    if outcome.status == "SOURCE_EMPTY":
-        outcome = _follow_up_empty_source(state, outcome, services)
-    elif outcome.status == "SUCCEEDED" and state.trigger == "auto":
-        outcome = _follow_up_incomplete_source(state, outcome, services)
+    outcome = _follow_up(state, decide_outcome(state), services)
     if remaining:
         outcome = outcome.model_copy(
             update={"reason": f"{outcome.reason}; not deleted: {remaining.describe()}"}
@@ -451,7 +704,34 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
     _record(state, item, outcome, execution_arn, services)
     if needs_notification(outcome) or remaining:
         _notify(state, outcome, execution_arn, services)
-    logger.info("Restore finalized", extra=outcome.workflow_output())
+    what = "Backup" if isinstance(state.target, BackupLocation) else "Restore"
+    logger.info(f"{what} finalized", extra=outcome.workflow_output())
+    return outcome
+
+
+def _follow_up(
+    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
+) -> RestoreOutcome:
+    """What a restore's result starts next; a backup starts nothing.
+
+    The follow-ups search the profile's EFS generations; a restore from a backup has none
+    to search (its source's volume is gone), so it starts none and says so when empty.
+    """
+    if isinstance(state.target, BackupLocation):
+        return outcome
+    if isinstance(state.source, BackupLocation):
+        if outcome.status != "SOURCE_EMPTY":
+            return outcome
+        return outcome.model_copy(
+            update={
+                "reason": f"{outcome.reason}; no earlier generation is tried after a "
+                "restore from a backup"
+            }
+        )
+    if outcome.status == "SOURCE_EMPTY":
+        return _follow_up_empty_source(state, outcome, services)
+    if outcome.status == "SUCCEEDED" and state.trigger == "auto":
+        return _follow_up_incomplete_source(state, outcome, services)
     return outcome
 
 
@@ -513,7 +793,7 @@ def _follow_up_empty_source(
 ) -> RestoreOutcome:
     """Mark the empty source generation; restore from the next earlier one, if any."""
     source, registry = state.source, services.registry
-    if source is None or registry is None:
+    if not isinstance(source, HomeLocation) or registry is None:
         return outcome
     registry.mark_generation_empty(source.key, source.generation)
     target = registry.get_generation(state.target.key, state.target.generation)
@@ -544,7 +824,7 @@ def _follow_up_incomplete_source(
 ) -> RestoreOutcome:
     """Also restore what the source never received when its own restore had failed."""
     source, registry = state.source, services.registry
-    if source is None or registry is None or services.workflow is None:
+    if not isinstance(source, HomeLocation) or registry is None or services.workflow is None:
         return outcome
     target = registry.get_generation(state.target.key, state.target.generation)
     source_generation = registry.get_generation(source.key, source.generation)
@@ -580,6 +860,8 @@ def _record(
     key = state.target.key
     if item is not None:
         services.restores.finish(key, state.restore_id, outcome, now)
+    if isinstance(state.target, BackupLocation):
+        return  # a backup never changes the profile row's restore fields
     services.restores.set_profile_restore(
         key,
         state.target.generation,
@@ -603,6 +885,9 @@ def _notify(
         logger.warning("No notifier configured; failure not published")
         return
     target = state.target
+    if isinstance(target, BackupLocation):
+        _notify_backup(target, state, outcome, execution_arn, services.notifier)
+        return
     subject = (
         f"studio-recovery: restore {outcome.status} for {target.kind} {target.name} "
         f"in domain {target.domain_name}"
@@ -620,3 +905,40 @@ def _notify(
         f"Execution: {execution_arn or 'unknown'}",
     ]
     services.notifier.publish(subject, "\n".join(lines))
+
+
+def _notify_backup(
+    target: BackupLocation,
+    state: FinalizeInput,
+    outcome: RestoreOutcome,
+    execution_arn: str | None,
+    notifier: Notifier,
+) -> None:
+    subject = (
+        f"studio-recovery: backup {outcome.status} for {target.kind} {target.name} "
+        f"in domain {target.domain_name}"
+    )
+    lines = [
+        f"The backup of {target.kind} '{target.name}' in domain '{target.domain_name}' "
+        f"ended {outcome.status}.",
+        f"Cause: {outcome.reason}",
+        f"Domain: {target.domain_name} ({target.domain_id})",
+        f"Kind: {target.kind}",
+        f"Profile: {target.name}",
+        f"Home directory: {state.source if state.source else 'unknown'}",
+        f"Backup: s3://{target.bucket}/{target.prefix}",
+        f"Backup id: {state.restore_id}",
+        f"Execution: {execution_arn or 'unknown'}",
+        _backup_retry_hint(state),
+    ]
+    notifier.publish(subject, "\n".join(lines))
+
+
+def _backup_retry_hint(state: FinalizeInput) -> str:
+    if state.trigger == "deletion":
+        return (
+            "This was the backup taken when the profile was deleted; no later backup of "
+            "this home directory runs. Its files stay on the volume until the domain is "
+            "deleted with retention Delete."
+        )
+    return "The next scheduled backup tries again."

@@ -1,0 +1,435 @@
+"""Backups and restores from a backup against moto (in-process `mock_aws`):
+
+- `dal/s3.py` on a versioned bucket: the manifest lists each object as it was at `as_of`
+  (changed, deleted and re-created files; directory markers; several pages);
+- `dal/datasync.py` against moto's DataSync: S3 locations and a task with a manifest;
+- the `prepare` and `finalize` handlers end to end for a backup and for a restore from a
+  backup (moto DynamoDB, EFS, EC2, SNS, S3; a fake DataSync client for EFS locations,
+  which moto 5.2.1 lacks).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from studio_recovery.config import load_settings
+from studio_recovery.dal.datasync import (
+    TASK_OPTIONS,
+    DataSyncGateway,
+    manifest_config,
+    s3_bucket_arn,
+)
+from studio_recovery.dal.efs import EfsGateway
+from studio_recovery.dal.notify import Notifier
+from studio_recovery.dal.registry import RegistryRepository
+from studio_recovery.dal.restores import RestoreRepository
+from studio_recovery.dal.s3 import ManifestWriter
+from studio_recovery.handlers import transfer as transfer_module
+from studio_recovery.logic.transfer import TransferServices
+from studio_recovery.models.errors import TransientAwsError
+from studio_recovery.models.restore import (
+    BackupLocation,
+    HomeLocation,
+    RestoreItem,
+    make_backup_id,
+    restore_sk,
+)
+
+from tests.integration.restore_fixtures import (
+    REGION,
+    FakeDataSyncClient,
+    LambdaContextStub,
+    Network,
+    get_item,
+    published,
+)
+
+pytest_plugins = ("tests.integration.restore_fixtures",)
+
+BUCKET = "studio-recovery-backups-123456789012-us-east-1"
+PREFIX = "homes/demo/user/alice/fs-1-200001/"
+ROLE_ARN = "arn:aws:iam::123456789012:role/datasync-backup-bucket"
+
+
+@pytest.fixture
+def bucket(aws_env: dict[str, str]) -> Any:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(
+        Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
+    )
+    return s3
+
+
+def put(s3: Any, relative: str, body: bytes = b"x") -> str:
+    return str(
+        s3.put_object(Bucket=BUCKET, Key=PREFIX + relative, Body=body)["VersionId"]
+    )
+
+
+def delete(s3: Any, relative: str) -> None:
+    s3.delete_object(Bucket=BUCKET, Key=PREFIX + relative)
+
+
+def next_second() -> datetime:
+    """Wait until the clock is in a later whole second than now; return the earlier one
+    (moto keeps LastModified to the second)."""
+    before = datetime.now(UTC).replace(microsecond=0)
+    while datetime.now(UTC).replace(microsecond=0) <= before:
+        time.sleep(0.05)
+    return before
+
+
+def read_manifest(s3: Any, key: str) -> dict[str, str]:
+    text = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    return {path: version for path, version in csv.reader(io.StringIO(text))}
+
+
+# ------------------------------------------------------------------------- dal/s3.py
+
+
+@pytest.mark.parametrize("page_size", [None, 2])
+def test_manifest_of_a_versioned_prefix_as_of_a_backup(
+    bucket: Any, page_size: int | None
+) -> None:
+    s3 = bucket
+    # Given a first backup's objects (a directory marker, a deleted file, an odd name)
+    put(s3, "", b"")
+    put(s3, "src/", b"")
+    first = {
+        "notes.txt": put(s3, "notes.txt", b"v1"),
+        "src/main.py": put(s3, "src/main.py"),
+        'odd, "name".txt': put(s3, 'odd, "name".txt'),
+        "removed-later.txt": put(s3, "removed-later.txt"),
+    }
+    put(s3, "removed-before.txt")
+    delete(s3, "removed-before.txt")
+    s3.put_object(
+        Bucket=BUCKET, Key="homes/demo/user/alice/fs-1-2000010/other", Body=b"o"
+    )
+    as_of = next_second()
+    next_second()
+    # ... and a later backup that changed, removed and added files
+    second_notes = put(s3, "notes.txt", b"v2")
+    delete(s3, "removed-later.txt")
+    added = put(s3, "added.txt")
+    writer = ManifestWriter(boto3.client("s3", region_name=REGION), page_size=page_size)
+
+    # When the manifest as of the first backup is written
+    manifest = writer.write_manifest(
+        source_bucket=BUCKET,
+        prefix=PREFIX,
+        as_of=as_of,
+        manifest_bucket=BUCKET,
+        restore_id="alice-g2-0123456789ab",
+    )
+
+    # Then it lists exactly the first backup's files, at their versions then
+    assert manifest.key == "manifests/alice-g2-0123456789ab.csv"
+    assert manifest.entries == len(first)
+    assert manifest.version_id is not None
+    assert read_manifest(s3, manifest.key) == first
+    # ... and as of now, the later state
+    later = writer.write_manifest(
+        source_bucket=BUCKET,
+        prefix=PREFIX,
+        as_of=datetime.now(UTC),
+        manifest_bucket=BUCKET,
+        restore_id="alice-g3-0123456789ab",
+    )
+    assert read_manifest(s3, later.key) == {
+        "notes.txt": second_notes,
+        "src/main.py": first["src/main.py"],
+        'odd, "name".txt': first['odd, "name".txt'],
+        "added.txt": added,
+    }
+
+
+def test_manifest_of_an_empty_prefix_is_an_empty_file(bucket: Any) -> None:
+    manifest = ManifestWriter(boto3.client("s3", region_name=REGION)).write_manifest(
+        source_bucket=BUCKET,
+        prefix=PREFIX,
+        as_of=datetime.now(UTC),
+        manifest_bucket=BUCKET,
+        restore_id="x",
+    )
+    assert manifest.entries == 0
+    body = bucket.get_object(Bucket=BUCKET, Key="manifests/x.csv")["Body"].read()
+    assert body == b""
+
+
+class SlowDownClient:
+    """S3 answering 503 SlowDown to every listing (after botocore's retries)."""
+
+    def list_object_versions(self, **_: Any) -> dict[str, Any]:
+        reply: Any = {
+            "Error": {
+                "Code": "SlowDown",
+                "Message": "Please reduce your request rate.",
+            },
+            "ResponseMetadata": {"HTTPStatusCode": 503},
+        }
+        raise ClientError(reply, "ListObjectVersions")
+
+
+def test_s3_throttling_becomes_transient_error() -> None:
+    writer = ManifestWriter(SlowDownClient())
+    with pytest.raises(TransientAwsError, match="list_object_versions: SlowDown"):
+        writer.write_manifest(
+            source_bucket=BUCKET,
+            prefix=PREFIX,
+            as_of=datetime.now(UTC),
+            manifest_bucket=BUCKET,
+            restore_id="x",
+        )
+
+
+def test_missing_bucket_is_not_transient(aws_env: dict[str, str]) -> None:
+    writer = ManifestWriter(boto3.client("s3", region_name=REGION))
+    with pytest.raises(ClientError) as raised:
+        list(writer.list_versions("no-such-bucket", PREFIX))
+    assert not isinstance(raised.value, TransientAwsError)
+
+
+# ------------------------------------------------------------------ dal/datasync.py
+
+
+def test_s3_location_and_manifest_task_in_moto_datasync(bucket: Any) -> None:
+    client = boto3.client("datasync", region_name=REGION)
+    gateway = DataSyncGateway(client)
+    location = gateway.create_s3_location(
+        bucket_arn=s3_bucket_arn(BUCKET),
+        subdirectory=f"/{PREFIX}",
+        access_role_arn=ROLE_ARN,
+        tags={"restore_id": "x"},
+    )
+    described = client.describe_location_s3(LocationArn=location)
+    assert described["LocationUri"].startswith(f"s3://{BUCKET}/")
+    assert described["LocationUri"].endswith(PREFIX)
+    assert described["S3Config"] == {"BucketAccessRoleArn": ROLE_ARN}
+    other = client.create_location_smb(
+        ServerHostname="host",
+        Subdirectory="/share",
+        User="u",
+        Password="p",
+        AgentArns=["arn:aws:datasync:us-east-1:123456789012:agent/agent-1"],
+    )["LocationArn"]
+    # botocore checks the ManifestConfig's shape before sending it
+    task = gateway.create_task(
+        name="studio-recovery-x",
+        source_location_arn=location,
+        target_location_arn=other,
+        log_group_arn=None,
+        tags={"restore_id": "x"},
+        manifest=manifest_config(
+            bucket_arn=s3_bucket_arn(BUCKET),
+            object_path="manifests/x.csv",
+            access_role_arn=ROLE_ARN,
+            version_id="v1",
+        ),
+    )
+    assert client.describe_task(TaskArn=task)["Options"] == dict(TASK_OPTIONS)
+    assert gateway.delete_task(task) is True
+    assert gateway.delete_location(location) is True
+    remaining = [entry["LocationArn"] for entry in client.list_locations()["Locations"]]
+    assert remaining == [other]
+
+
+# ------------------------------------------------------------------ the two handlers
+
+
+class FakeDataSyncWithS3(FakeDataSyncClient):
+    """The fake EFS-capable DataSync client, plus S3 locations."""
+
+    def create_location_s3(self, **kwargs: Any) -> dict[str, Any]:
+        self._call("CreateLocationS3")
+        arn = self._arn("location")
+        self.locations[arn] = kwargs
+        return {"LocationArn": arn}
+
+
+@dataclass
+class World:
+    table: Any
+    network: Network
+    datasync: FakeDataSyncWithS3
+    restores: RestoreRepository
+    registry: RegistryRepository
+    topic: dict[str, str]
+    s3: Any
+
+    def home(self, uid: str, generation: int, efs_id: str) -> HomeLocation:
+        return HomeLocation(
+            domain_id="d-abc",
+            domain_name="demo",
+            kind="user",
+            name="alice",
+            efs_id=efs_id,
+            uid=uid,
+            generation=generation,
+        )
+
+    def item(self, key_pk: str, restore_id: str) -> dict[str, Any]:
+        return get_item(self.table, key_pk, restore_sk(restore_id))
+
+
+@pytest.fixture
+def world(
+    registry_table: Any,
+    network: Network,
+    registry: RegistryRepository,
+    state_machine: str,
+    topic: dict[str, str],
+    bucket: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[World]:
+    env = {
+        "DATASYNC_SUBNET_IDS": network.subnet_a,
+        "DATASYNC_SECURITY_GROUP_ARN": "arn:aws:ec2:us-east-1:123456789012:security-group/sg-1",
+        "EFS_ACCESS_ROLE_ARN": "arn:aws:iam::123456789012:role/datasync-efs",
+        "DATASYNC_LOG_GROUP_ARN": "arn:aws:logs:us-east-1:123456789012:log-group:ds",
+        "MAX_CONCURRENT_RESTORES": "2",
+        "BACKUP_BUCKET_NAME": BUCKET,
+        "BACKUP_BUCKET_ACCESS_ROLE_ARN": ROLE_ARN,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    load_settings.cache_clear()
+    datasync = FakeDataSyncWithS3()
+    restores = RestoreRepository(registry_table.name)
+    services = TransferServices(
+        restores=restores,
+        datasync=DataSyncGateway(datasync),
+        efs=EfsGateway(
+            boto3.client("efs", region_name=REGION),
+            boto3.client("ec2", region_name=REGION),
+        ),
+        registry=registry,
+        notifier=Notifier(topic["topic_arn"], boto3.client("sns", region_name=REGION)),
+        manifests=ManifestWriter(boto3.client("s3", region_name=REGION)),
+    )
+    monkeypatch.setattr(transfer_module, "build_prepare_services", lambda: services)
+    monkeypatch.setattr(transfer_module, "build_finalize_services", lambda: services)
+    yield World(registry_table, network, datasync, restores, registry, topic, bucket)
+    load_settings.cache_clear()
+
+
+def run(handler: Any, event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = handler(event, LambdaContextStub())
+    return result
+
+
+def test_backup_prepared_and_failed_end_to_end(world: World) -> None:
+    # Given a pending backup of alice's home (as the backup starter records it)
+    home = world.home("200001", 1, world.network.efs_old)
+    target = BackupLocation.of(home, BUCKET)
+    backup_id = make_backup_id(
+        home, datetime(2026, 11, 28, 17, tzinfo=UTC), "scheduled"
+    )
+    execution_arn = (
+        f"arn:aws:states:us-east-1:123456789012:execution:restore:{backup_id}"
+    )
+    world.restores.create_restore(
+        RestoreItem(
+            restore_id=backup_id,
+            trigger="scheduled",
+            status="PENDING",
+            source=home,
+            target=target,
+            execution_arn=execution_arn,
+            started_at=datetime.now(UTC),
+        )
+    )
+    request = {
+        "restore_id": backup_id,
+        "source": home.model_dump(mode="json"),
+        "target": target.model_dump(mode="json"),
+        "execution_arn": execution_arn,
+    }
+    # When prepare runs
+    transfer = run(transfer_module.prepare_handler, request)
+    # Then an EFS source, an S3 target and a task exist and are on the BACKUP# item
+    item = world.item(home.key.pk, backup_id)
+    assert item["entity"] == "backup" and item["status"] == "RUNNING"
+    assert item["location_arns"] == [
+        transfer["source_location_arn"],
+        transfer["target_location_arn"],
+    ]
+    s3_location = world.datasync.locations[transfer["target_location_arn"]]
+    assert s3_location["Subdirectory"] == f"/{target.prefix}"
+    assert (
+        world.datasync.tasks[transfer["task_arn"]]["Options"]["OverwriteMode"]
+        == "ALWAYS"
+    )
+
+    # When the transfer fails and finalize runs
+    state = {
+        **request,
+        "trigger": "scheduled",
+        "transfer": transfer,
+        "execution": {
+            "arn": f"{transfer['task_arn']}/execution/exec-1",
+            "describe": {"Status": "ERROR", "Result": {"ErrorCode": "S3AccessDenied"}},
+        },
+    }
+    result = run(
+        transfer_module.finalize_handler,
+        {"execution_arn": execution_arn, "state": state},
+    )
+    # Then it is FAILED, cleaned up, published, and the profile row is untouched
+    assert result["status"] == "FAILED"
+    assert world.datasync.locations == {} and world.datasync.tasks == {}
+    item = world.item(home.key.pk, backup_id)
+    assert item["status"] == "FAILED" and item["location_arns"] == []
+    assert (
+        world.table.get_item(Key={"pk": home.key.pk, "sk": "PROFILE"}).get("Item")
+        is None
+    )
+    [message] = published(world.topic["queue_url"])
+    assert (
+        message["subject"]
+        == "studio-recovery: backup FAILED for user alice in domain demo"
+    )
+    assert backup_id in message["message"]
+
+
+def test_restore_from_backup_prepared_with_a_manifest_end_to_end(world: World) -> None:
+    # Given a backup in the bucket, and alice's new home on the other volume
+    old = world.home("200001", 1, world.network.efs_old)
+    source = BackupLocation.of(old, BUCKET)
+    version = world.s3.put_object(Bucket=BUCKET, Key=f"{source.prefix}a.txt", Body=b"a")
+    as_of = next_second()
+    source = source.model_copy(
+        update={"backup_id": "alice-b20261128170000-0123456789ab"}
+    )
+    source = source.model_copy(update={"as_of": as_of})
+    target = world.home("200002", 2, world.network.efs_new)
+    restore_id = "alice-g2-0123456789ab"
+    event = {
+        "restore_id": restore_id,
+        "source": source.model_dump(mode="json"),
+        "target": target.model_dump(mode="json"),
+        "execution_arn": f"arn:aws:states:us-east-1:123456789012:execution:restore:{restore_id}",
+    }
+    # When prepare runs (no item yet: a restore started by hand)
+    transfer = run(transfer_module.prepare_handler, event)
+    # Then the manifest lists the backup's object, and the task points at it
+    manifest = world.s3.get_object(Bucket=BUCKET, Key=f"manifests/{restore_id}.csv")
+    assert manifest["Body"].read().decode() == f"a.txt,{version['VersionId']}\n"
+    task = world.datasync.tasks[transfer["task_arn"]]
+    assert task["ManifestConfig"]["Source"]["S3"]["ManifestObjectPath"] == (
+        f"manifests/{restore_id}.csv"
+    )
+    assert task["Options"]["OverwriteMode"] == "NEVER"
+    assert len(transfer["access_point_ids"]) == 1
+    item = world.item(target.key.pk, restore_id)
+    assert item["entity"] == "restore" and len(item["location_arns"]) == 2
