@@ -41,7 +41,11 @@ from studio_recovery.logic.transfer import (
     prepare,
     validate_transfer,
 )
-from studio_recovery.models.errors import MalformedEventError, UnsafeTransferError
+from studio_recovery.models.errors import (
+    HomeDirectoryTimeout,
+    MalformedEventError,
+    UnsafeTransferError,
+)
 from studio_recovery.models.registry import ProfileKey
 from studio_recovery.models.restore import (
     BackupLocation,
@@ -296,6 +300,16 @@ class FakeEfs:
         return AccessPoint(
             point_id, f"arn:aws:elasticfilesystem:us-east-1:1:access-point/{point_id}"
         )
+
+    never_available: bool = False
+
+    def wait_until_available(
+        self, access_point_id: str, *, timeout_seconds: float
+    ) -> None:
+        self.journal.note("efs.wait_until_available")
+        assert access_point_id in self.access_points
+        if self.never_available:
+            raise HomeDirectoryTimeout(f"access point {access_point_id} was creating")
 
     def delete_access_point(self, access_point_id: str) -> bool:
         self.journal.note("efs.delete_access_point")
@@ -795,6 +809,22 @@ def test_prepare_failing_half_way_deletes_what_it_created(
     assert world.datasync.locations == {} and world.efs.access_points == {}
     item = world.item(request.restore_id)
     assert (item.task_arn, item.location_arns, item.access_point_ids) == (None, [], [])
+
+
+def test_prepare_gives_up_on_a_home_that_never_appears_and_deletes_its_access_point(
+    world: World,
+) -> None:
+    request = from_backup_request()
+    world.efs.never_available = True
+    with pytest.raises(HomeDirectoryTimeout):
+        prepare(request, SETTINGS, world.services())
+    aws = [c for c in world.journal.calls if c.startswith(("efs.", "datasync."))]
+    assert aws == [
+        "efs.create_access_point",
+        "efs.wait_until_available",
+        "efs.delete_access_point",
+    ]
+    assert world.efs.access_points == {} and world.datasync.locations == {}
 
 
 # -------------------------------------------------------------------------- finalize

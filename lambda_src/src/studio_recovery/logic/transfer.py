@@ -436,6 +436,11 @@ class _Creator:
         self.services.restores.add_resource(
             self.request.target.key, restore_id, access_point_id=access_point.access_point_id
         )
+        # The new home is created through this access point: wait (bounded) until it can be
+        # mounted, or fail with HomeDirectoryTimeout (finalize deletes the access point).
+        self.services.efs.wait_until_available(
+            access_point.access_point_id, timeout_seconds=self.settings.home_wait_timeout_seconds
+        )
         return access_point
 
     def _source_efs_location(
