@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from datetime import UTC, datetime, time
 from typing import NoReturn
 
 from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.models.registry import NAME_PATTERN, Kind, ProfileKey
+from studio_recovery.models.restore import is_backup_id
 
 _NAME = re.compile(NAME_PATTERN)
 _DOMAIN_ID = re.compile(r"^d-[a-z0-9]{1,63}$")
 _EFS_ID = re.compile(r"^fs-[0-9a-f]{8,40}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_DATE_ONLY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class Parser(argparse.ArgumentParser):
@@ -74,6 +77,25 @@ def positive_seconds(value: str) -> float:
     if not number > 0:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds above 0")
     return number
+
+
+def backup_time(value: str) -> datetime | str:
+    """`--from-backup`: a backup id, or an ISO 8601 date/time (UTC unless it says
+    otherwise; a date alone means the end of that day)."""
+    if is_backup_id(value):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is neither a backup id nor a date/time: write e.g. 2026-11-28, "
+            "2026-11-28T14:00:00Z or an id from `studio-recovery backups`"
+        ) from None
+    if _DATE_ONLY.fullmatch(value):
+        moment = datetime.combine(moment.date(), time(23, 59, 59))
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def add_profile_options(parser: argparse.ArgumentParser, prefix: str = "", role: str = "") -> None:

@@ -27,8 +27,9 @@ from studio_recovery.observability import SERVICE_NAME
 PROG = "studio-recovery"
 DESCRIPTION = (
     "Operate studio-recovery: opt profiles out of restores, copy homes between profiles, "
-    "open EFS to DataSync, show status and history, restore by hand, seed the registry and "
-    "check the set-up. Resource names come from --tf-output (terraform output -json) or flags."
+    "open EFS to DataSync, show status, history and backups, restore by hand (also from a "
+    "backup), seed the registry and check the set-up. Resource names come from --tf-output "
+    "(terraform output -json) or flags."
 )
 SUBCOMMAND_EPILOG = (
     "Global options (--region, --profile, --endpoint-url, --tf-output, resource names, "

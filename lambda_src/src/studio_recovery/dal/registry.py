@@ -101,6 +101,16 @@ class RegistryRepository:
         item = reply.get("Item")
         return Generation.from_item(dict(item)) if item else None
 
+    def get_domain(self, domain_name: str, domain_id: str) -> Domain | None:
+        """The domain row `DOMAIN#<domain_name>` / `DOMAIN#<domain_id>`, or None."""
+        with transient_aws_errors("registry get_domain"):
+            reply = self._table.get_item(
+                Key={"pk": f"{DOMAIN_PREFIX}{domain_name}", "sk": f"{DOMAIN_PREFIX}{domain_id}"},
+                ConsistentRead=True,
+            )
+        item = reply.get("Item")
+        return Domain.from_item(dict(item)) if item else None
+
     def get_domain_by_id(self, domain_id: str) -> Domain | None:
         """The domain recorded under `domain_id`, or None.
 

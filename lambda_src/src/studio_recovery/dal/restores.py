@@ -18,7 +18,9 @@ from botocore.exceptions import ClientError
 from studio_recovery.dal.aws_errors import RETRY_CONFIG, error_code, transient_aws_errors
 from studio_recovery.models.registry import PROFILE_SK, ProfileKey, to_iso
 from studio_recovery.models.restore import (
+    BACKUP_PREFIX,
     COPY_SK,
+    RESTORE_PREFIX,
     CopyRequest,
     RestoreItem,
     RestoreOutcome,
@@ -68,20 +70,33 @@ class RestoreRepository:
         return RestoreItem.from_item(dict(item)) if item else None
 
     def find_by_execution(self, execution_arn: str) -> RestoreItem | None:
-        """The restore an execution ran for (a filtered Scan; used only for stopped runs)."""
+        """The restore or backup an execution ran for (a filtered Scan; used only for
+        stopped runs)."""
         for item in self._scan(
-            FilterExpression="entity = :restore AND execution_arn = :arn",
-            ExpressionAttributeValues={":restore": "restore", ":arn": execution_arn},
+            FilterExpression="(entity = :restore OR entity = :backup) AND execution_arn = :arn",
+            ExpressionAttributeValues={
+                ":restore": "restore",
+                ":backup": "backup",
+                ":arn": execution_arn,
+            },
         ):
             return RestoreItem.from_item(item)
         return None
 
     def list_restores(self, key: ProfileKey) -> list[RestoreItem]:
         """Every restore into `key`, oldest first."""
+        return self._list_items(key, RESTORE_PREFIX)
+
+    def list_backups(self, key: ProfileKey) -> list[RestoreItem]:
+        """Every backup of `key` (all its generations), oldest first."""
+        return self._list_items(key, BACKUP_PREFIX)
+
+    def _list_items(self, key: ProfileKey, prefix: str) -> list[RestoreItem]:
         items: list[RestoreItem] = []
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :restore)",
-            "ExpressionAttributeValues": {":pk": key.pk, ":restore": "RESTORE#"},
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": key.pk, ":prefix": prefix},
+            "ConsistentRead": True,
         }
         while True:
             with transient_aws_errors("restores query"):

@@ -1,7 +1,9 @@
-"""Registry stream -> restore executions.
+"""Registry stream -> restore and backup executions.
 
-Reacts to INSERTs of `GEN#` items (a new home directory) and to INSERTs/MODIFYs of `COPY`
-items whose status is PENDING (docs/internals.md section 1); ignores every other record.
+Reacts to INSERTs of `GEN#` items (a new home directory), to INSERTs/MODIFYs of `COPY`
+items whose status is PENDING (docs/internals.md section 1) and, when backups are on
+(`BACKUP_BUCKET_NAME`), to MODIFYs of `GEN#` items that just got `deleted_at` (a deleted
+home directory is backed up); ignores every other record.
 Each record is handled on its own (partial batch response): a poison record fails alone.
 Handling is idempotent: restore items are written only if absent and executions are named
 by their deterministic `restore_id`.
@@ -32,6 +34,7 @@ from studio_recovery.config import StreamSettings, load_settings
 from studio_recovery.dal.registry import RegistryRepository
 from studio_recovery.dal.restores import RestoreRepository
 from studio_recovery.dal.workflow import WorkflowGateway
+from studio_recovery.logic.backups import deletion_backup, gone_volumes, latest_backups
 from studio_recovery.logic.restore_plan import (
     PendingCopy,
     Plan,
@@ -41,10 +44,10 @@ from studio_recovery.logic.restore_plan import (
     plan_restore,
     reuse_window_of,
 )
-from studio_recovery.logic.restore_start import record_skip, start_restore
+from studio_recovery.logic.restore_start import record_skip, start_backup, start_restore
 from studio_recovery.models.errors import NotFoundError
 from studio_recovery.models.registry import GENERATION_PREFIX, Generation, ProfileKey
-from studio_recovery.models.restore import COPY_SK, Trigger
+from studio_recovery.models.restore import COPY_SK, BackupLocation, Trigger
 from studio_recovery.observability import (
     METRICS_NAMESPACE,
     append_context_keys,
@@ -62,6 +65,8 @@ class StreamServices:
     workflow: WorkflowGateway
     reuse_window: timedelta
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    backup_bucket: str | None = None
+    """The backup bucket; None when backups are off (then nothing here reads backups)."""
 
 
 @functools.cache
@@ -73,6 +78,7 @@ def build_services() -> StreamServices:
         restores=RestoreRepository(settings.registry_table_name),
         workflow=WorkflowGateway(settings.state_machine_arn),
         reuse_window=reuse_window_of(settings.name_reuse_window_days),
+        backup_bucket=settings.backup_bucket_name,
     )
 
 
@@ -98,6 +104,8 @@ def record_handler(record: DynamoDBRecord) -> str:
         image = record.dynamodb.new_image if record.dynamodb else {}
         if image.get("status") == "PENDING":
             return on_pending_copy(ProfileKey.from_pk(pk))
+    if event_name == DynamoDBRecordEventName.MODIFY and sk.startswith(GENERATION_PREFIX):
+        return on_generation_modified(record, pk, sk)
     return "ignored"
 
 
@@ -114,12 +122,15 @@ def on_new_generation(key: ProfileKey, number: int) -> str:
         logger.warning("Generation from the stream is not in the registry", extra={"n": number})
         return "ignored"
     pending = _pending_copy(key, services)
+    gone, backups = _backup_knowledge(key, target, generations, services)
     plan = plan_restore(
         profile=profile,
         target=target,
         generations=generations,
         reuse_window=services.reuse_window,
         pending_copy=pending,
+        gone_volumes=gone,
+        latest_backups=backups,
     )
     return _carry_out(plan, target, services, trigger="copy" if pending else "auto")
 
@@ -139,6 +150,64 @@ def on_pending_copy(key: ProfileKey) -> str:
     if target is None:
         raise NotFoundError(f"{key}: current generation {profile.generation} is not recorded")
     return _carry_out(plan_copy(target=target, copy=pending), target, services, trigger="copy")
+
+
+def on_generation_modified(record: DynamoDBRecord, pk: str, sk: str) -> str:
+    """A `GEN#` item changed: back it up when it was just marked deleted (backups on)."""
+    services = build_services()
+    if services.backup_bucket is None:
+        return "ignored: backups off"
+    new_image = record.dynamodb.new_image if record.dynamodb else {}
+    old_image = record.dynamodb.old_image if record.dynamodb else {}
+    if new_image.get("deleted_at") is None or old_image.get("deleted_at") is not None:
+        return "ignored: not a deletion"
+    key = ProfileKey.from_pk(pk)
+    number = int(sk.removeprefix(GENERATION_PREFIX))
+    append_context_keys(domain=key.domain_name, kind=key.kind, profile=key.name)
+    return on_deleted_generation(key, number, services, services.backup_bucket)
+
+
+def on_deleted_generation(
+    key: ProfileKey, number: int, services: StreamServices, bucket: str
+) -> str:
+    """Back up generation `number` of `key`, just deleted (trigger `deletion`)."""
+    profile = services.registry.get_profile(key)
+    if profile is None:
+        raise NotFoundError(f"deleted generation {number} of {key} has no profile row")
+    generation = services.registry.get_generation(key, number)
+    if generation is None or generation.deleted_at is None:
+        logger.warning("Deleted generation from the stream is not in the registry as deleted")
+        return "ignored: generation not deleted in the registry"
+    domain = services.registry.get_domain(generation.domain_name, generation.domain_id)
+    decision = deletion_backup(generation, profile, bucket=bucket, gone=gone_volumes([domain]))
+    if decision.request is None:
+        reason = decision.skip.value if decision.skip else "unknown"
+        logger.info("Deleted home directory not backed up", extra={"reason": reason})
+        return f"ignored: {reason}"
+    append_context_keys(restore_id=decision.request.restore_id)
+    result = start_backup(decision.request, services.restores, services.workflow, services.clock())
+    if result.started:
+        metrics.add_metric(name="BackupsStarted", unit=MetricUnit.Count, value=1)
+        return f"backup started: {result.restore_id}"
+    return f"backup already started: {result.restore_id}"
+
+
+def _backup_knowledge(
+    key: ProfileKey,
+    target: Generation,
+    generations: list[Generation],
+    services: StreamServices,
+) -> tuple[frozenset[str], dict[int, BackupLocation]]:
+    """(EFS ids of gone volumes, generation -> latest SUCCEEDED backup) for planning the
+    restore into `target`; both empty when backups are off (today's behaviour)."""
+    if services.backup_bucket is None:
+        return frozenset(), {}
+    earlier = [g for g in generations if g.generation < target.generation]
+    domains = {(g.domain_name, g.domain_id) for g in earlier}
+    gone = gone_volumes(services.registry.get_domain(name, id_) for name, id_ in sorted(domains))
+    if not any(g.efs_id in gone for g in earlier):
+        return gone, {}
+    return gone, latest_backups(services.restores.list_backups(key))
 
 
 def _pending_copy(key: ProfileKey, services: StreamServices) -> PendingCopy | None:

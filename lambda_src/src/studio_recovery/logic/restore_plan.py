@@ -9,6 +9,11 @@ CLI all plan through here, so they agree on the rules and on the execution name:
   the profile is opted out; there is no earlier generation; the name was reused by a
   different IAM Identity Center identity; the earlier one was deleted longer ago than the
   name-reuse window; a newer generation exists already.
+- With backups on, the caller also says which volumes are gone (their domain was deleted
+  with retention Delete) and the latest SUCCEEDED backup of each earlier generation: an
+  earlier generation on a gone volume is restored from that backup instead, and one with
+  no backup is passed over (`VOLUME_DELETED_NO_BACKUP` when nothing else is left). With
+  backups off both are empty and the rules above apply unchanged.
 - A pending admin copy (`COPY` item) takes precedence over the automatic restore.
 - `restore_id` (the execution name) is deterministic, so a retried stream record cannot
   start a second copy.
@@ -18,13 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from studio_recovery.models.registry import Generation, Profile, is_valid_uid
 from studio_recovery.models.restore import (
+    BackupLocation,
     CopyRequest,
     HomeLocation,
     RestoreItem,
@@ -47,6 +53,7 @@ class SkipReason(StrEnum):
     OUTSIDE_REUSE_WINDOW = "outside_reuse_window"
     SUPERSEDED = "superseded"
     COPY_SOURCE_UNUSABLE = "copy_source_unusable"
+    VOLUME_DELETED_NO_BACKUP = "volume_deleted_no_backup"
 
 
 @dataclass(frozen=True)
@@ -82,11 +89,15 @@ def plan_restore(
     generations: Sequence[Generation],
     reuse_window: timedelta,
     pending_copy: PendingCopy | None = None,
+    gone_volumes: Collection[str] = frozenset(),
+    latest_backups: Mapping[int, BackupLocation] | None = None,
 ) -> Plan:
     """The decision for the new home directory `target` of `profile`.
 
     `generations` are the profile's own generations (any order); `pending_copy`, when
-    given, wins over the automatic restore.
+    given, wins over the automatic restore. `gone_volumes` (EFS ids) and `latest_backups`
+    (generation -> its latest SUCCEEDED backup, `backup_id` and `as_of` set) are what is
+    known about backups; see `plan_auto`.
     """
     if target.generation < profile.generation:
         return SkipRestore(
@@ -96,7 +107,12 @@ def plan_restore(
     if pending_copy is not None:
         return plan_copy(target=target, copy=pending_copy)
     return plan_auto(
-        profile=profile, target=target, generations=generations, reuse_window=reuse_window
+        profile=profile,
+        target=target,
+        generations=generations,
+        reuse_window=reuse_window,
+        gone_volumes=gone_volumes,
+        latest_backups=latest_backups,
     )
 
 
@@ -106,8 +122,14 @@ def plan_auto(
     target: Generation,
     generations: Sequence[Generation],
     reuse_window: timedelta,
+    gone_volumes: Collection[str] = frozenset(),
+    latest_backups: Mapping[int, BackupLocation] | None = None,
 ) -> Plan:
-    """The automatic restore of a recreated profile or space (trigger `auto`)."""
+    """The automatic restore of a recreated profile or space (trigger `auto`).
+
+    The newest earlier generation with a usable source wins: its directory when its volume
+    (`efs_id`) is not in `gone_volumes`, else its entry in `latest_backups`.
+    """
     earlier = [g for g in generations if g.generation < target.generation]
     if not earlier:
         return SkipRestore(
@@ -115,12 +137,10 @@ def plan_auto(
         )
     if not profile.replication:
         return SkipRestore(SkipReason.OPTED_OUT, "the profile is opted out of restores")
-    source = latest_restorable(earlier, target)
-    if source is None:
-        return SkipRestore(
-            SkipReason.NO_EARLIER_DATA,
-            "no earlier home directory may hold data (all empty, unsafe or the same directory)",
-        )
+    found = latest_source(earlier, target, gone_volumes, latest_backups or {})
+    if found is None:
+        return _nothing_to_restore(earlier, gone_volumes)
+    source, location = found
     if _identity_changed(source, target):
         return SkipRestore(
             SkipReason.IDENTITY_CHANGED,
@@ -134,7 +154,53 @@ def plan_auto(
             f"generation {source.generation} was deleted more than "
             f"{reuse_window.days} days before the name was reused",
         )
-    return StartRestore(build_request("auto", target=target, source=source))
+    return StartRestore(build_request("auto", target=target, source=location or source))
+
+
+def latest_source(
+    candidates: Sequence[Generation],
+    target: Generation,
+    gone_volumes: Collection[str],
+    latest_backups: Mapping[int, BackupLocation],
+) -> tuple[Generation, BackupLocation | None] | None:
+    """The newest candidate that may hold data and can be read: (generation, None) to read
+    its directory, (generation, backup) to read its latest backup (its volume is gone)."""
+    for candidate in sorted(candidates, key=lambda g: g.generation, reverse=True):
+        if candidate.has_data is False or not is_safe_uid(candidate.uid):
+            continue
+        if candidate.efs_id in gone_volumes:
+            backup = latest_backups.get(candidate.generation)
+            if backup is not None:
+                return candidate, backup
+        elif _usable_source(candidate, target):
+            return candidate, None
+    return None
+
+
+def _nothing_to_restore(
+    earlier: Sequence[Generation], gone_volumes: Collection[str]
+) -> SkipRestore:
+    """Why no earlier generation can be read: its volume is gone without a backup, or no
+    earlier directory may hold data."""
+    stranded = [
+        g
+        for g in earlier
+        if g.efs_id in gone_volumes and g.has_data is not False and is_safe_uid(g.uid)
+    ]
+    if stranded:
+        newest = max(stranded, key=lambda g: g.generation)
+        return SkipRestore(
+            SkipReason.VOLUME_DELETED_NO_BACKUP,
+            f"generation {newest.generation}'s home directory was on EFS volume "
+            f"{newest.efs_id}, deleted with domain {newest.domain_name} ({newest.domain_id}) "
+            "under retention policy Delete, and it has no successful backup: its files "
+            "cannot be restored. See `studio-recovery backups` for why its backups failed; "
+            "delete domains with RetentionPolicy HomeEfsFileSystem=Retain to keep homes",
+        )
+    return SkipRestore(
+        SkipReason.NO_EARLIER_DATA,
+        "no earlier home directory may hold data (all empty, unsafe or the same directory)",
+    )
 
 
 def plan_copy(*, target: Generation, copy: PendingCopy) -> Plan:
@@ -220,11 +286,15 @@ def latest_restorable(candidates: Sequence[Generation], target: Generation) -> G
 
 
 def build_request(
-    trigger: Trigger, *, target: Generation, source: Generation, nonce: str | None = None
+    trigger: Trigger,
+    *,
+    target: Generation,
+    source: Generation | BackupLocation,
+    nonce: str | None = None,
 ) -> RestoreRequest:
-    """The execution input restoring `source` into `target`."""
+    """The execution input restoring `source` (a directory, or a backup) into `target`."""
     target_location = HomeLocation.of(target)
-    source_location = HomeLocation.of(source)
+    source_location = source if isinstance(source, BackupLocation) else HomeLocation.of(source)
     return RestoreRequest(
         restore_id=make_restore_id(trigger, target_location, source_location, nonce=nonce),
         trigger=trigger,
@@ -234,24 +304,29 @@ def build_request(
 
 
 def make_restore_id(
-    trigger: Trigger, target: HomeLocation, source: HomeLocation, *, nonce: str | None = None
+    trigger: Trigger,
+    target: HomeLocation,
+    source: HomeLocation | BackupLocation,
+    *,
+    nonce: str | None = None,
 ) -> str:
     """`<name>-g<target generation>-<12 hex>`: at most 80 characters of [A-Za-z0-9_-].
 
-    The hash covers the target key and generation, the source key and generation and the
-    trigger (and `nonce`, which the CLI sets to run a restore again by hand).
+    The hash covers the target key and generation, the source key and generation, the
+    backup read (for a backup source) and the trigger (and `nonce`, which the CLI sets to
+    run a restore again by hand).
     """
-    material = "|".join(
-        [
-            target.key.pk,
-            str(target.generation),
-            source.key.pk,
-            str(source.generation),
-            trigger,
-            nonce or "",
-        ]
-    )
-    digest = hashlib.sha256(material.encode()).hexdigest()[:_HASH_CHARS]
+    parts = [
+        target.key.pk,
+        str(target.generation),
+        source.key.pk,
+        str(source.generation),
+        trigger,
+        nonce or "",
+    ]
+    if isinstance(source, BackupLocation):
+        parts.append(f"backup:{source.backup_id or ''}")
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_HASH_CHARS]
     suffix = f"-g{target.generation}-{digest}"
     readable = _UNSAFE_NAME_CHARS.sub("-", target.name)[: MAX_EXECUTION_NAME - len(suffix)]
     return f"{readable}{suffix}"

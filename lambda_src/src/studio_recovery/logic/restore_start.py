@@ -1,8 +1,9 @@
 """Carry out a restore plan: record it in the registry and start (or not) the workflow.
 
 Shared by the stream Lambda (new generations, pending copies) and by finalize (follow-up
-restores after an empty source). Every step is idempotent: the restore item is written
-only if absent, the execution is named by `restore_id`.
+restores after an empty source); `start_backup` starts a backup (the scheduled backup
+Lambda, the stream Lambda on a deletion). Every step is idempotent: the restore (or
+backup) item is written only if absent, the execution is named by its id.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from studio_recovery.logic.restore_plan import SkipRestore, StartRestore, skip_restore_id
 from studio_recovery.models.registry import Generation
-from studio_recovery.models.restore import HomeLocation, RestoreItem, Trigger
+from studio_recovery.models.restore import HomeLocation, RestoreItem, RestoreRequest, Trigger
 from studio_recovery.observability import logger
 
 if TYPE_CHECKING:
@@ -114,3 +115,49 @@ def start_restore(
     return StartResult(
         request.restore_id, execution.execution_arn, started=not execution.already_started
     )
+
+
+def start_backup(
+    request: RestoreRequest,
+    restores: RestoreRepository,
+    workflow: WorkflowGateway,
+    now: datetime,
+) -> StartResult:
+    """Write the PENDING backup item (if absent), start the execution named by the backup
+    id, record its ARN on the item. Never touches the profile row.
+
+    A backup that exists already and is finished is left alone; one still pending is
+    started again (ExecutionAlreadyExists is fine), which covers a crash in between.
+    """
+    if not request.is_backup:
+        raise ValueError(f"{request.restore_id} is not a backup (its target is not S3)")
+    key = request.target.key
+    item = RestoreItem(
+        restore_id=request.restore_id,
+        trigger=request.trigger,
+        status="PENDING",
+        source=request.source,
+        target=request.target,
+        started_at=now,
+    )
+    existing = None
+    if not restores.create_restore(item):
+        existing = restores.get_restore(key, request.restore_id)
+        if existing is not None and existing.is_terminal:
+            logger.info("Backup already finished; not started again")
+            return StartResult(request.restore_id, existing.execution_arn, started=False)
+    execution = workflow.start(request)
+    restores.set_execution(key, request.restore_id, execution.execution_arn)
+    # Step Functions answers a repeated start of a running execution with success, so an
+    # item that already had its execution counts as started before.
+    started_before = existing is not None and existing.execution_arn is not None
+    started = not execution.already_started and not started_before
+    logger.info(
+        "Backup started" if started else "Backup was started already",
+        extra={
+            "backup_id": request.restore_id,
+            "execution_arn": execution.execution_arn,
+            "source": str(request.source),
+        },
+    )
+    return StartResult(request.restore_id, execution.execution_arn, started=started)

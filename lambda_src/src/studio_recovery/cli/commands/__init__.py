@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from studio_recovery.cli.commands import (
+    backups,
     copy,
     doctor,
     efs,
@@ -26,6 +27,7 @@ COMMANDS: tuple[Register, ...] = (
     status.register,
     history.register,
     restore.register,
+    backups.register,
     seed.register,
     doctor.register,
 )

@@ -12,6 +12,7 @@ from typing import Any
 
 from studio_recovery.cli.args import (
     add_profile_options,
+    backup_time,
     positive_int,
     positive_seconds,
     profile_key,
@@ -21,6 +22,7 @@ from studio_recovery.cli.errors import CliError, Conflict, NotFound, RestoreFail
 from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.cli.render import human_bytes
 from studio_recovery.dal.workflow import execution_arn_of
+from studio_recovery.logic.backups import as_source, choose_backup
 from studio_recovery.logic.restore_plan import StartRestore, build_request, latest_restorable
 from studio_recovery.logic.restore_start import StartResult, start_restore
 from studio_recovery.models.registry import Generation, ProfileKey, to_iso
@@ -38,14 +40,25 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="restore a profile or space by hand from an earlier home directory",
         description=(
             "Start a restore into the profile's current home directory from an earlier one "
-            "(the latest that may hold data, or --from-generation N). Applies even to "
-            "opted-out profiles and reused names: an admin asked for it. Files already in "
-            "the new home are never overwritten."
+            "(the latest that may hold data, or --from-generation N), or from a backup "
+            "(--from-backup TIME). Applies even to opted-out profiles and reused names: an "
+            "admin asked for it. Files already in the new home are never overwritten."
         ),
     )
     add_profile_options(parser)
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
         "--from-generation", type=positive_int, metavar="N", help="restore from generation N"
+    )
+    source.add_argument(
+        "--from-backup",
+        type=backup_time,
+        metavar="TIME",
+        help=(
+            "restore from the latest successful backup started at or before TIME (ISO "
+            "date/time, UTC unless it says otherwise; a date alone means the end of that "
+            "day), or from the backup with that id (see `studio-recovery backups`)"
+        ),
     )
     add_wait_options(parser)
     parser.set_defaults(run=run)
@@ -74,6 +87,8 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
 
 def run(context: Context) -> int:
     key = profile_key(context.args)
+    if context.args.from_backup is not None:
+        return run_from_backup(context, key, context.args.from_backup)
     target, source = choose_generations(context, key, context.args.from_generation)
     now = datetime.now(UTC)
     request = build_request("manual", target=target, source=source, nonce=to_iso(now))
@@ -82,6 +97,50 @@ def run(context: Context) -> int:
     if context.args.wait:
         return wait_for(context, key, result)
     return ExitCode.OK
+
+
+def run_from_backup(context: Context, key: ProfileKey, when: datetime | str) -> int:
+    """Restore the backup `when` names into the profile's current home directory."""
+    target = current_generation(context, key)
+    backups = context.restores().list_backups(key)
+    chosen = choose_backup(backups, when)
+    if chosen is None:
+        wanted = (
+            f"backup {when}" if isinstance(when, str) else f"backup at or before {to_iso(when)}"
+        )
+        raise NotFound(
+            f"{key}: no successful {wanted} ({len(backups)} backups on record; "
+            "see `studio-recovery backups`)"
+        )
+    source = as_source(chosen)
+    described = (
+        f"backup {chosen.restore_id} (generation {source.generation}, "
+        f"started {to_iso(chosen.started_at)}, as of {to_iso(source.as_of or chosen.started_at)})"
+    )
+    context.out.line(
+        f"Using {described}: {chosen.files_transferred} files, "
+        f"{human_bytes(chosen.bytes_written)} written"
+    )
+    now = datetime.now(UTC)
+    request = build_request("manual", target=target, source=source, nonce=to_iso(now))
+    result = start_now(context, StartRestore(request), now)
+    report_start(context, key, result, described)
+    if context.args.wait:
+        return wait_for(context, key, result)
+    return ExitCode.OK
+
+
+def current_generation(context: Context, key: ProfileKey) -> Generation:
+    """The profile's current home directory (NotFound when unknown or deleted)."""
+    profile = context.registry().get_profile(key)
+    if profile is None:
+        raise NotFound(f"{key.kind} {key.name} of domain {key.domain_name} is not in the registry")
+    if profile.is_deleted:
+        raise NotFound(f"{key.kind} {key.name} is deleted: recreate it, then restore")
+    target = context.registry().get_generation(key, profile.generation)
+    if target is None:
+        raise NotFound(f"{key}: generation {profile.generation} is missing from the registry")
+    return target
 
 
 def choose_generations(
