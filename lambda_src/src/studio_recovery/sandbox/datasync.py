@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from moto.datasync import models as ds_models
 from moto.datasync import responses as ds_responses
@@ -45,6 +45,9 @@ from moto.ec2 import models as ec2_models
 from moto.moto_api._internal import mock_random
 
 from studio_recovery.sandbox import efs, posix
+
+if TYPE_CHECKING:
+    from studio_recovery.sandbox.datasync_s3 import S3Location
 
 LOG = logging.getLogger(__name__)
 
@@ -195,6 +198,12 @@ class EfsLocation:
         return reply
 
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Location: TypeAlias = EfsLocation | S3Location  # either end of a task
+
+
 @dataclass
 class SyncTask:
     """A DataSync task: two locations and the options of every execution."""
@@ -207,6 +216,7 @@ class SyncTask:
     excludes: list[dict[str, str]]
     includes: list[dict[str, str]]
     cloud_watch_log_group_arn: str | None
+    manifest_config: dict[str, Any] | None = None
     tags: list[dict[str, str]] = field(default_factory=list)
     creation_time: float = field(default_factory=time.time)
     current_execution_arn: str | None = None
@@ -235,6 +245,7 @@ class SyncTask:
             ("Name", self.name),
             ("CloudWatchLogGroupArn", self.cloud_watch_log_group_arn),
             ("CurrentTaskExecutionArn", self.current_execution_arn),
+            ("ManifestConfig", self.manifest_config),
         ):
             if value:
                 reply[key] = value
@@ -268,6 +279,7 @@ class Execution:
     options: dict[str, Any]
     excludes: list[dict[str, str]]
     includes: list[dict[str, str]]
+    manifest_config: dict[str, Any] | None = None
     status: str = "QUEUED"
     start_time: float = field(default_factory=time.time)
     counters: Counters = field(default_factory=Counters)
@@ -284,7 +296,8 @@ class Execution:
 
     def describe(self) -> dict[str, Any]:
         c = self.counters
-        return {
+        manifest = {"ManifestConfig": self.manifest_config} if self.manifest_config else {}
+        return manifest | {
             "TaskExecutionArn": self.arn,
             "Status": self.status,
             "Options": self.options,
@@ -323,8 +336,9 @@ class Execution:
 class SandboxDataSyncBackend(ds_models.DataSyncBackend):
     """moto's DataSync backend plus EFS locations, tasks and real executions.
 
-    moto's own S3/SMB locations stay in `self.locations`; tasks and executions served
-    here live in `sync_tasks` and `executions`.
+    moto's own SMB/... locations stay in `self.locations`; S3 locations (see
+    :mod:`datasync_s3`) live in `s3_locations`, tasks and executions served here in
+    `sync_tasks` and `executions`.
     """
 
     @property
@@ -338,6 +352,7 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
         super().__init__(region_name, account_id)
         self.lock = threading.RLock()
         self.efs_locations: dict[str, EfsLocation] = {}
+        self.s3_locations: dict[str, S3Location] = {}
         self.sync_tasks: dict[str, SyncTask] = {}
         self.executions: dict[str, Execution] = {}
 
@@ -450,9 +465,33 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
                 "EFS access points require TLS."
             )
 
+    def create_location_s3(self, params: dict[str, Any]) -> S3Location:
+        from studio_recovery.sandbox import datasync_s3
+
+        location = datasync_s3.new_location(
+            params, self._arn(f"location/{_hex_id('loc')}"), self.account_id, self.region_name
+        )
+        with self.lock:
+            self.s3_locations[location.arn] = location
+        return location
+
+    def s3_location(self, location_arn: str) -> S3Location:
+        location = self.s3_locations.get(location_arn)
+        if location is None:
+            self.efs_location(location_arn)  # the error for a missing or EFS location
+            raise InvalidRequestException(f"Invalid Location type: {location_arn}")
+        return location
+
+    def location(self, location_arn: str) -> Location:
+        """The EFS or S3 location `location_arn` (an executions' end)."""
+        s3_location = self.s3_locations.get(location_arn)
+        return s3_location if s3_location is not None else self.efs_location(location_arn)
+
     def efs_location(self, location_arn: str) -> EfsLocation:
         location = self.efs_locations.get(location_arn)
         if location is None:
+            if location_arn in self.s3_locations:
+                raise InvalidRequestException("Invalid Location type: S3")
             other = self.locations.get(location_arn)
             if other is not None:
                 raise InvalidRequestException(f"Invalid Location type: {other.typ}")
@@ -461,7 +500,10 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
 
     def delete_location(self, location_arn: str) -> None:
         with self.lock:
-            if self.efs_locations.pop(location_arn, None) is None:
+            if (
+                self.efs_locations.pop(location_arn, None) is None
+                and self.s3_locations.pop(location_arn, None) is None
+            ):
                 if location_arn not in self.locations:
                     raise InvalidRequestException(f"Location {location_arn} is not found.")
                 del self.locations[location_arn]
@@ -472,9 +514,10 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
         source = str(params.get("SourceLocationArn") or "")
         destination = str(params.get("DestinationLocationArn") or "")
         for arn in (source, destination):
-            if arn not in self.efs_locations and arn not in self.locations:
+            if not any(arn in known for known in self._all_locations()):
                 raise InvalidRequestException(f"Location {arn} is not found.")
         options = _merge_options(DEFAULT_OPTIONS, params.get("Options"))
+        manifest_config = self._manifest_config(params.get("ManifestConfig"))
         with self.lock:
             if len(self.sync_tasks) >= TASK_QUOTA:
                 raise InvalidRequestException(
@@ -491,10 +534,21 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
                 excludes=params.get("Excludes") or [],
                 includes=params.get("Includes") or [],
                 cloud_watch_log_group_arn=params.get("CloudWatchLogGroupArn"),
+                manifest_config=manifest_config,
                 tags=params.get("Tags") or [],
             )
             self.sync_tasks[task.arn] = task
         return task
+
+    def _all_locations(self) -> tuple[dict[str, Any], ...]:
+        return (self.locations, self.efs_locations, self.s3_locations)
+
+    def _manifest_config(self, config: Any) -> dict[str, Any] | None:
+        if config is None:
+            return None
+        from studio_recovery.sandbox import datasync_s3
+
+        return datasync_s3.validate_manifest_config(config, self.account_id)
 
     def sync_task(self, task_arn: str) -> SyncTask:
         task = self.sync_tasks.get(task_arn)
@@ -506,6 +560,8 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
         task = self.sync_task(task_arn)
         if params.get("Options") is not None:
             task.options = _merge_options(task.options, params["Options"])
+        if params.get("ManifestConfig") is not None:
+            task.manifest_config = self._manifest_config(params["ManifestConfig"]) or None
         for key, attr in (
             ("Name", "name"),
             ("Excludes", "excludes"),
@@ -540,17 +596,41 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
                 options=_merge_options(task.options, overrides.get("OverrideOptions")),
                 excludes=overrides.get("Excludes") or task.excludes,
                 includes=overrides.get("Includes") or task.includes,
+                manifest_config=task.manifest_config,
             )
-            source = self.efs_location(task.source_location_arn)
-            destination = self.efs_location(task.destination_location_arn)
+            if "ManifestConfig" in overrides:  # an empty one removes the task's
+                execution.manifest_config = self._manifest_config(
+                    overrides["ManifestConfig"] or None
+                )
+            runner = self._runner(task, execution)
             self.executions[execution.arn] = execution
             task.current_execution_arn = execution.arn
             task.executions.append(execution.arn)
-        runner = _Runner(execution, source, destination, self.account_id, self.region_name)
         threading.Thread(
             target=runner.run, name=f"datasync-{execution.arn[-21:]}", daemon=True
         ).start()
         return execution
+
+    def _runner(self, task: SyncTask, execution: Execution) -> _Runner:
+        """The runner for the task's pair of locations (EFS or S3 on either side)."""
+        source = self.location(task.source_location_arn)
+        destination = self.location(task.destination_location_arn)
+        if isinstance(source, EfsLocation) and isinstance(destination, EfsLocation):
+            if execution.manifest_config is not None:
+                raise InvalidRequestException(
+                    "The sandbox supports ManifestConfig only on tasks whose source is S3."
+                )
+            return _Runner(execution, source, destination, self.account_id, self.region_name)
+        from studio_recovery.sandbox import datasync_s3
+
+        return datasync_s3.runner(
+            execution,
+            source,
+            destination,
+            execution.manifest_config,
+            self.account_id,
+            self.region_name,
+        )
 
     def execution(self, execution_arn: str) -> Execution:
         execution = self.executions.get(execution_arn)
@@ -573,9 +653,11 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
         return f"arn:aws:datasync:{self.region_name}:{self.account_id}:{resource}"
 
     def resource_tags(self, resource_arn: str) -> list[dict[str, str]]:
-        resource: EfsLocation | SyncTask | None = self.efs_locations.get(
-            resource_arn
-        ) or self.sync_tasks.get(resource_arn)
+        resource: EfsLocation | S3Location | SyncTask | None = (
+            self.efs_locations.get(resource_arn)
+            or self.s3_locations.get(resource_arn)
+            or self.sync_tasks.get(resource_arn)
+        )
         if resource is None:
             raise InvalidRequestException(f"Resource {resource_arn} is not found.")
         return resource.tags
@@ -757,11 +839,14 @@ def _filter(
     return keep
 
 
-def _sha256(path: Path) -> str:
+def _sha256(source: Path | BinaryIO) -> str:
+    """The SHA-256 of a file, or of what is left to read in an open binary stream."""
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            return _sha256(handle)
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    for chunk in iter(lambda: source.read(1 << 20), b""):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -773,14 +858,20 @@ class _Plan:
     skipped: int
 
 
+def _efs(location: Location) -> EfsLocation:
+    if not isinstance(location, EfsLocation):
+        raise ExecutionFailed("InvalidLocation", f"{location.arn} is not an EFS location.")
+    return location
+
+
 class _Runner:
     """Runs one execution: QUEUED -> LAUNCHING -> PREPARING -> TRANSFERRING -> VERIFYING."""
 
     def __init__(
         self,
         execution: Execution,
-        source: EfsLocation,
-        destination: EfsLocation,
+        source: Location,
+        destination: Location,
         account_id: str,
         region: str,
     ) -> None:
@@ -791,6 +882,8 @@ class _Runner:
         self.region = region
         self.options = execution.options
         self.mount: efs.AccessPointMount | None = None
+        self.source_root = Path()  # the EFS side(s), set by `_mount`
+        self.destination_root = Path()
         self.phase = "Prepare"  # the Result.<phase>Status an error is reported under
         self.dir_metadata: list[tuple[Path, Entry]] = []
 
@@ -822,20 +915,20 @@ class _Runner:
 
     def _run_phases(self) -> None:
         self._enter("LAUNCHING")
-        source_root, destination_root = self._mount()
+        self._mount()
         phase_start = time.monotonic()
         self._enter("PREPARING")
-        plan, source_entries = self._prepare(source_root, destination_root)
+        plan, source_entries = self._prepare()
         self._finish_phase(phase_start)
         self.phase, phase_start = "Transfer", time.monotonic()
         self._enter("TRANSFERRING")
         self._inject_faults()
         with posix.batch():
-            self._transfer(plan, source_root, destination_root)
+            self._transfer(plan)
         self._finish_phase(phase_start)
         self.phase, phase_start = "Verify", time.monotonic()
         self._enter("VERIFYING")
-        self._verify(plan, source_entries, source_root, destination_root)
+        self._verify(plan, source_entries)
         self._finish_phase(phase_start)
 
     def _enter(self, status: str) -> None:
@@ -870,17 +963,20 @@ class _Runner:
 
     # ---- locations
 
-    def _mount(self) -> tuple[Path, Path]:
-        source_root = self._location_root(self.source, for_write=False)
-        if not source_root.is_dir():
+    def _mount(self) -> None:
+        self.source_root = self._mount_source(_efs(self.source))
+        self.destination_root = self._location_root(_efs(self.destination), for_write=True)
+
+    def _mount_source(self, source: EfsLocation) -> Path:
+        root = self._location_root(source, for_write=False)
+        if not root.is_dir():
             raise ExecutionFailed(
                 "SourceNotFound",
-                f"Source location {self.source.uri} does not exist: mount.nfs4: mounting "
-                f"{self.source.file_system_id}:{self.source.subdirectory} failed, reason "
+                f"Source location {source.uri} does not exist: mount.nfs4: mounting "
+                f"{source.file_system_id}:{source.subdirectory} failed, reason "
                 "given by server: No such file or directory",
             )
-        destination_root = self._location_root(self.destination, for_write=True)
-        return source_root, destination_root
+        return root
 
     def _location_root(self, location: EfsLocation, *, for_write: bool) -> Path:
         ap_id = location.access_point_id
@@ -920,10 +1016,16 @@ class _Runner:
 
     # ---- prepare
 
-    def _prepare(self, source_root: Path, destination_root: Path) -> tuple[_Plan, dict[str, Entry]]:
+    def _list_source(self, keep: Callable[[str, bool], bool]) -> dict[str, Entry]:
+        return _scan(self.source_root, keep)
+
+    def _list_destination(self, keep: Callable[[str, bool], bool]) -> dict[str, Entry]:
+        return _scan(self.destination_root, keep)
+
+    def _prepare(self) -> tuple[_Plan, dict[str, Entry]]:
         keep = _filter(self.execution.excludes, self.execution.includes)
-        source = _scan(source_root, keep)
-        destination = _scan(destination_root, keep)
+        source = self._list_source(keep)
+        destination = self._list_destination(keep)
         plan = _Plan(transfer=[], metadata_only=set(), delete=[], skipped=0)
         for rel in sorted(source, key=lambda r: (r.count("/"), r) if r else (-1, "")):
             decision = self._decide(source[rel], destination.get(rel))
@@ -990,7 +1092,8 @@ class _Runner:
 
     # ---- transfer
 
-    def _transfer(self, plan: _Plan, source_root: Path, destination_root: Path) -> None:
+    def _transfer(self, plan: _Plan) -> None:
+        destination_root = self.destination_root
         for entry in plan.delete:
             self._check_cancel()
             self._delete(destination_root / entry.rel)
@@ -1001,7 +1104,7 @@ class _Runner:
             if entry.rel in plan.metadata_only:
                 self._apply_metadata(target, entry, created=False)
             else:
-                self._copy_entry(source_root / entry.rel, target, entry)
+                self._copy_entry(entry, target)
             self.execution.counters.files_transferred += 1
         # Directory times and modes last: writing children changes a directory's mtime,
         # and a read-only directory mode would stop the copy into it.
@@ -1015,7 +1118,7 @@ class _Runner:
             path.unlink()
         posix.forget(path)
 
-    def _copy_entry(self, source: Path, target: Path, entry: Entry) -> None:
+    def _copy_entry(self, entry: Entry, target: Path) -> None:
         if entry.kind == "dir":
             if target.is_symlink() or (target.exists() and not target.is_dir()):
                 self._delete(target)
@@ -1032,16 +1135,20 @@ class _Runner:
         if entry.kind == "symlink":
             os.symlink(entry.link or "", target)
         else:
-            self._copy_bytes(source, target)
+            self._copy_bytes(entry, target)
         self._apply_metadata(target, entry, created=True)
 
-    def _copy_bytes(self, source: Path, target: Path) -> None:
+    def _copy_bytes(self, entry: Entry, target: Path) -> None:
         counters = self.execution.counters
-        with source.open("rb") as reader, target.open("wb") as writer:
+        with self._open_source(entry) as reader, target.open("wb") as writer:
             for chunk in iter(lambda: reader.read(1 << 20), b""):
                 self._check_cancel()
                 writer.write(chunk)
                 counters.bytes_written += len(chunk)
+
+    def _open_source(self, entry: Entry) -> BinaryIO:
+        """The bytes of the source file `entry`."""
+        return (self.source_root / entry.rel).open("rb")
 
     def _check_writable(self, directory: Path) -> None:
         if self.mount is None:
@@ -1101,13 +1208,7 @@ class _Runner:
 
     # ---- verify
 
-    def _verify(
-        self,
-        plan: _Plan,
-        source_entries: dict[str, Entry],
-        source_root: Path,
-        destination_root: Path,
-    ) -> None:
+    def _verify(self, plan: _Plan, source_entries: dict[str, Entry]) -> None:
         mode = self.options["VerifyMode"]
         if mode == "NONE":
             self.execution.result["VerifyStatus"] = "SUCCESS"
@@ -1120,15 +1221,15 @@ class _Runner:
             to_check = [e for e in source_entries.values() if not kept or e.rel in transferred]
         for entry in to_check:
             self._check_cancel()
-            self._verify_entry(entry, source_root, destination_root)
+            self._verify_entry(entry)
             self.execution.counters.files_verified += 1
 
-    @staticmethod
-    def _verify_entry(entry: Entry, source_root: Path, destination_root: Path) -> None:
-        target = destination_root / entry.rel if entry.rel else destination_root
+    def _verify_entry(self, entry: Entry) -> None:
+        target = self.destination_root / entry.rel if entry.rel else self.destination_root
         ok = target.exists() or target.is_symlink()
         if ok and entry.kind == "file":
-            ok = _sha256(source_root / entry.rel) == _sha256(target)
+            with self._open_source(entry) as source:
+                ok = _sha256(source) == _sha256(target)
         elif ok and entry.kind == "symlink":
             ok = target.is_symlink() and os.readlink(target) == entry.link
         if not ok:
@@ -1201,6 +1302,16 @@ def describe_location_efs(self: Any) -> str:
     return _json(location.describe())
 
 
+def create_location_s3(self: Any) -> str:
+    location = _backend(self).create_location_s3(_params(self))
+    return _json({"LocationArn": location.arn})
+
+
+def describe_location_s3(self: Any) -> str:
+    location = _backend(self).s3_location(_params(self).get("LocationArn", ""))
+    return _json(location.describe())
+
+
 def delete_location(self: Any) -> str:
     _backend(self).delete_location(_params(self).get("LocationArn", ""))
     return _json({})
@@ -1211,10 +1322,8 @@ def list_locations(self: Any) -> str:
     backend = _backend(self)
     rows = [
         {"LocationArn": arn, "LocationUri": location.uri, "LocationType": location.typ}
-        for arn, location in list(backend.locations.items())
-    ] + [
-        {"LocationArn": arn, "LocationUri": location.uri, "LocationType": location.typ}
-        for arn, location in list(backend.efs_locations.items())
+        for known in backend._all_locations()
+        for arn, location in list(known.items())
     ]
     for flt in params.get("Filters") or []:
         key = {"LocationUri": "LocationUri", "LocationType": "LocationType"}.get(flt.get("Name"))
@@ -1339,6 +1448,8 @@ def untag_resource(self: Any) -> str:
 _HANDLERS: tuple[Callable[[Any], str], ...] = (
     create_location_efs,
     describe_location_efs,
+    create_location_s3,
+    describe_location_s3,
     delete_location,
     list_locations,
     create_task,
