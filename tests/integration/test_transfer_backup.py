@@ -104,8 +104,8 @@ def test_manifest_of_a_versioned_prefix_as_of_a_backup(
     s3 = bucket
     # Given a first backup's objects (a directory marker, a deleted file, an odd name)
     put(s3, "", b"")
-    put(s3, "src/", b"")
     first = {
+        "src/": put(s3, "src/", b""),
         "notes.txt": put(s3, "notes.txt", b"v1"),
         "src/main.py": put(s3, "src/main.py"),
         'odd, "name".txt': put(s3, 'odd, "name".txt'),
@@ -147,6 +147,7 @@ def test_manifest_of_a_versioned_prefix_as_of_a_backup(
         restore_id="alice-g3-0123456789ab",
     )
     assert read_manifest(s3, later.key) == {
+        "src/": first["src/"],
         "notes.txt": second_notes,
         "src/main.py": first["src/main.py"],
         'odd, "name".txt': first['odd, "name".txt'],

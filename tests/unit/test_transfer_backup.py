@@ -467,7 +467,7 @@ def test_manifest_leaves_out_keys_deleted_by_as_of_and_keeps_those_deleted_later
     ]
 
 
-def test_manifest_skips_directory_markers_and_keys_outside_the_prefix() -> None:
+def test_manifest_keeps_directory_markers_but_not_the_root_nor_other_prefixes() -> None:
     entries = [
         version(PREFIX, "root", NOW - timedelta(hours=1)),
         version(f"{PREFIX}src/", "dir", NOW - timedelta(hours=1)),
@@ -476,7 +476,10 @@ def test_manifest_skips_directory_markers_and_keys_outside_the_prefix() -> None:
             "homes/demo/user/alice/fs-1-2000010/x", "other", NOW - timedelta(hours=1)
         ),
     ]
-    assert choose_versions(entries, PREFIX, NOW) == [ManifestEntry("src/main.py", "m1")]
+    assert choose_versions(entries, PREFIX, NOW) == [
+        ManifestEntry("src/", "dir"),
+        ManifestEntry("src/main.py", "m1"),
+    ]
 
 
 def test_manifest_counts_the_whole_second_of_as_of() -> None:

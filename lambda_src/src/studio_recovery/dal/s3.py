@@ -5,7 +5,7 @@ A restore from a backup reads every object of one home directory's prefix as it 
 version or delete marker written at or before `as_of`; a key whose newest such entry is a
 delete marker did not exist then. `choose_versions` picks them from ListObjectVersions,
 `manifest_csv` writes the DataSync CSV manifest (`<path relative to the prefix>,<version
-id>`, one line per object), and `ManifestWriter` lists the prefix and stores the manifest
+id>`, one line per object, directory markers included), and `ManifestWriter` lists the prefix and stores the manifest
 at `manifests/<restore_id>.csv` (docs/internals.md section 7).
 
 Throttling or a 5xx that outlives botocore's retries becomes `TransientAwsError`.
@@ -80,7 +80,9 @@ def choose_versions(
     entries: Iterable[ObjectVersion], prefix: str, as_of: datetime
 ) -> list[ManifestEntry]:
     """Per key under `prefix`: the newest entry written by `as_of`, unless it is a delete
-    marker. Directory markers (keys ending in `/`) are left out. Sorted by path.
+    marker. Directory markers (`dir/`) are listed, so that directories come back with
+    their own modes (`.ssh` stays 0700); the prefix's own marker (the home root) is not:
+    the new home's root belongs to the access point. Sorted by path.
 
     Between entries of one key with the same time: the key's latest entry (`IsLatest`)
     wins, then the one S3 listed first (S3 lists newest first); between a version and a
@@ -90,7 +92,7 @@ def choose_versions(
     before = cutoff(as_of)
     newest: dict[str, ObjectVersion] = {}
     for entry in entries:
-        if not entry.key.startswith(prefix) or entry.key.endswith("/"):
+        if not entry.key.startswith(prefix) or entry.key == prefix:
             continue
         if _utc(entry.last_modified) >= before:
             continue
