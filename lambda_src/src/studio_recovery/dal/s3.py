@@ -5,8 +5,9 @@ A restore from a backup reads every object of one home directory's prefix as it 
 version or delete marker written at or before `as_of`; a key whose newest such entry is a
 delete marker did not exist then. `choose_versions` picks them from ListObjectVersions,
 `manifest_csv` writes the DataSync CSV manifest (`<path relative to the prefix>,<version
-id>`, one line per object, directory markers included), and `ManifestWriter` lists the prefix and stores the manifest
-at `manifests/<restore_id>.csv` (docs/internals.md section 7).
+id>`, one line per object, directory markers included), and `ManifestWriter` lists the
+prefix and stores the manifest at `manifests/<restore_id>.csv` (docs/internals.md
+section 7).
 
 Throttling or a 5xx that outlives botocore's retries becomes `TransientAwsError`.
 """
