@@ -210,6 +210,19 @@ module "event_capture" {
   tags                      = var.tags
 }
 
+module "backup" {
+  source = "./modules/backup"
+  count  = var.backups.enabled ? 1 : 0
+
+  name_prefix     = var.name_prefix
+  kms_key_arn     = local.kms_key_arn
+  retention_days  = var.backups.retention_days
+  transition_days = var.backups.transition_days
+  storage_class   = var.backups.storage_class
+  force_destroy   = var.backups.force_destroy
+  tags            = var.tags
+}
+
 module "workflow" {
   source = "./modules/workflow"
 
@@ -234,5 +247,12 @@ module "workflow" {
   in_transit_encryption         = var.in_transit_encryption
   home_gid                      = var.home_gid
   stream_filter_enabled         = var.stream_filter_enabled
-  tags                          = var.tags
+  backup = {
+    enabled                = var.backups.enabled
+    schedule_expression    = var.backups.schedule_expression
+    bucket_name            = one(module.backup[*].bucket_name)
+    bucket_arn             = one(module.backup[*].bucket_arn)
+    bucket_access_role_arn = one(module.backup[*].access_role_arn)
+  }
+  tags = var.tags
 }

@@ -92,3 +92,18 @@ output "trail_arn" {
   description = "ARN of the CloudTrail trail the module created, or null when create_cloudtrail is false."
   value       = module.event_capture.trail_arn
 }
+
+output "backup_bucket_name" {
+  description = "Name of the S3 bucket that holds the backups of the home directories, or null when backups are off."
+  value       = one(module.backup[*].bucket_name)
+}
+
+output "backup_bucket_arn" {
+  description = "ARN of the backup bucket, or null when backups are off."
+  value       = one(module.backup[*].bucket_arn)
+}
+
+output "backup_function_name" {
+  description = "Name of the Lambda function that starts the scheduled backups, or null when backups are off."
+  value       = module.workflow.backup_function_name
+}

@@ -58,7 +58,8 @@ variable "studio_efs_security_group_ids" {
 
 variable "kms_key_arn" {
   description = <<-EOT
-    ARN of a customer managed KMS key for the tables, queues, topic, log groups and trail.
+    ARN of a customer managed KMS key for the tables, queues, topic, log groups, trail and
+    backup bucket.
     Null (the default) creates one, with rotation and a key policy for the AWS services used.
     A key you bring must allow the same services (see the README).
   EOT
@@ -279,6 +280,49 @@ variable "stream_filter_enabled" {
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "backups" {
+  description = <<-EOT
+    Backups of every home directory to an S3 bucket the module creates (versioned, SSE-KMS
+    with the module's key, TLS only), so a home survives the deletion of its domain's volume.
+    enabled: create the bucket, the backup function and its schedule, and back up each
+    profile or space when it is deleted. schedule_expression: how often every home is backed
+    up (EventBridge rate() or cron()). retention_days: how long a changed or removed file's
+    earlier version is kept. transition_days and storage_class: when current versions move
+    to a cheaper class (STANDARD: never). force_destroy: let `terraform destroy` delete the
+    bucket with the backups in it.
+  EOT
+  type = object({
+    enabled             = optional(bool, true)
+    schedule_expression = optional(string, "rate(1 day)")
+    retention_days      = optional(number, 35)
+    transition_days     = optional(number, 30)
+    storage_class       = optional(string, "STANDARD_IA")
+    force_destroy       = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\))$", var.backups.schedule_expression))
+    error_message = "backups.schedule_expression must be an EventBridge schedule such as \"rate(1 day)\", \"rate(12 hours)\" or \"cron(0 2 * * ? *)\" (02:00 UTC daily)."
+  }
+
+  validation {
+    condition     = var.backups.retention_days >= 1 && var.backups.retention_days <= 3650 && floor(var.backups.retention_days) == var.backups.retention_days
+    error_message = "backups.retention_days must be a whole number of days from 1 to 3650, for example 35."
+  }
+
+  validation {
+    condition     = contains(["STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"], var.backups.storage_class)
+    error_message = "backups.storage_class must be STANDARD (no transition), STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING or GLACIER_IR; DataSync cannot read GLACIER or DEEP_ARCHIVE objects back without a restore request."
+  }
+
+  validation {
+    condition     = var.backups.transition_days >= 0 && floor(var.backups.transition_days) == var.backups.transition_days && (var.backups.transition_days >= 30 || !contains(["STANDARD_IA", "ONEZONE_IA"], var.backups.storage_class))
+    error_message = "backups.transition_days must be a whole number of days, and 30 or more for STANDARD_IA and ONEZONE_IA (S3 moves objects there no sooner), for example 30."
+  }
 }
 
 variable "registry_deletion_protection" {

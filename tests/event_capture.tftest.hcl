@@ -194,6 +194,14 @@ run "trail_bucket_is_locked_down" {
 
   assert {
     condition = anytrue([
+      for rule in aws_s3_bucket_lifecycle_configuration.trail[0].rule :
+      rule.status == "Enabled" && one(rule.expiration).days == var.trail_log_expiration_days && one(rule.noncurrent_version_expiration).noncurrent_days > 0
+    ])
+    error_message = "The trail bucket must expire its logs and their old versions."
+  }
+
+  assert {
+    condition = anytrue([
       for rule in aws_s3_bucket_server_side_encryption_configuration.trail[0].rule :
       one(rule.apply_server_side_encryption_by_default).sse_algorithm == "aws:kms" && one(rule.apply_server_side_encryption_by_default).kms_master_key_id == var.kms_key_arn
     ])

@@ -159,5 +159,13 @@ module "studio_recovery" {
   lambda_package_path           = coalesce(var.lambda_package_path, "${path.module}/../../build/lambda.zip")
   create_cloudtrail             = var.create_cloudtrail
   alarm_email                   = var.alarm_email
-  tags                          = var.tags
+
+  # Every home directory backed up to S3 nightly at 02:00 UTC (and when it is deleted);
+  # earlier versions of changed files kept 35 days.
+  backups = {
+    schedule_expression = "cron(0 2 * * ? *)"
+    retention_days      = 35
+  }
+
+  tags = var.tags
 }

@@ -93,6 +93,21 @@ output "trail_arn" {
   value       = module.studio_recovery.trail_arn
 }
 
+output "backup_bucket_name" {
+  description = "Name of the S3 bucket that holds the backups of the home directories, or null when backups are off."
+  value       = module.studio_recovery.backup_bucket_name
+}
+
+output "backup_bucket_arn" {
+  description = "ARN of the backup bucket, or null when backups are off."
+  value       = module.studio_recovery.backup_bucket_arn
+}
+
+output "backup_function_name" {
+  description = "Name of the Lambda function that starts the scheduled backups, or null when backups are off."
+  value       = module.studio_recovery.backup_function_name
+}
+
 output "domain_id" {
   description = "ID of the example Studio domain."
   value       = aws_sagemaker_domain.this.id

@@ -44,3 +44,10 @@ variable "transfer_timeout_seconds" {
   default     = 300
   nullable    = false
 }
+
+variable "backups_enabled" {
+  description = "Create the backup bucket, the backup function and its schedule on the sandbox."
+  type        = bool
+  default     = true
+  nullable    = false
+}

@@ -7,6 +7,13 @@ resource "aws_s3_bucket" "trail" {
   #checkov:skip=CKV_AWS_18:this bucket is the audit sink itself; server access logs would need a second bucket with the same question (use an organization-level log bucket)
   #checkov:skip=CKV_AWS_144:cross-region replication is an account-level audit decision; the trail only feeds EventBridge in this region
   #checkov:skip=CKV2_AWS_62:nothing consumes new log files; EventBridge receives the events from CloudTrail directly
+  # The next four are false positives: once the root holds a second module with a bucket
+  # (modules/backup), checkov expands this count into trail[0] without the links to the
+  # resources below, which do set each property; tests/event_capture.tftest.hcl asserts all four.
+  #checkov:skip=CKV2_AWS_6:public access is blocked by aws_s3_bucket_public_access_block.trail (asserted by the tftest)
+  #checkov:skip=CKV_AWS_21:versioning is enabled by aws_s3_bucket_versioning.trail (asserted by the tftest)
+  #checkov:skip=CKV_AWS_145:SSE-KMS with the module key by aws_s3_bucket_server_side_encryption_configuration.trail (asserted by the tftest)
+  #checkov:skip=CKV2_AWS_61:aws_s3_bucket_lifecycle_configuration.trail expires logs and old versions (asserted by the tftest)
 
   bucket        = local.trail_bucket
   force_destroy = false

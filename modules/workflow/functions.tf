@@ -6,7 +6,14 @@ locals {
     REGISTRY_TABLE_NAME          = var.registry_table_name
   }
 
-  functions = {
+  backup_enabled = var.backup.enabled
+  # Empty strings when backups are off: the functions read an empty name as "not configured".
+  backup_bucket_name            = local.backup_enabled ? var.backup.bucket_name : ""
+  backup_bucket_access_role_arn = local.backup_enabled ? var.backup.bucket_access_role_arn : ""
+
+  functions = merge(local.restore_functions, local.backup_enabled ? local.backup_functions : {})
+
+  restore_functions = {
     stream = {
       name        = "${var.name_prefix}-stream"
       description = "Reads the registry stream and starts one restore per recreated profile"
@@ -16,6 +23,7 @@ locals {
         IDEMPOTENCY_TABLE_NAME = var.idempotency_table_name
         STATE_MACHINE_ARN      = local.state_machine_arn
         NAME_REUSE_WINDOW_DAYS = tostring(var.name_reuse_window_days)
+        BACKUP_BUCKET_NAME     = local.backup_bucket_name
       }
     }
     prepare = {
@@ -24,13 +32,15 @@ locals {
       handler     = "studio_recovery.handlers.transfer.prepare_handler"
       timeout     = 120
       environment = {
-        DATASYNC_SUBNET_IDS         = join(",", var.datasync_subnet_ids)
-        DATASYNC_SECURITY_GROUP_ARN = aws_security_group.datasync.arn
-        EFS_ACCESS_ROLE_ARN         = aws_iam_role.efs_access.arn
-        IN_TRANSIT_ENCRYPTION       = var.in_transit_encryption ? "TLS1_2" : "NONE"
-        HOME_GID                    = tostring(var.home_gid)
-        DATASYNC_LOG_GROUP_ARN      = aws_cloudwatch_log_group.datasync.arn
-        MAX_CONCURRENT_RESTORES     = tostring(var.max_concurrent_restores)
+        DATASYNC_SUBNET_IDS           = join(",", var.datasync_subnet_ids)
+        DATASYNC_SECURITY_GROUP_ARN   = aws_security_group.datasync.arn
+        EFS_ACCESS_ROLE_ARN           = aws_iam_role.efs_access.arn
+        IN_TRANSIT_ENCRYPTION         = var.in_transit_encryption ? "TLS1_2" : "NONE"
+        HOME_GID                      = tostring(var.home_gid)
+        DATASYNC_LOG_GROUP_ARN        = aws_cloudwatch_log_group.datasync.arn
+        MAX_CONCURRENT_RESTORES       = tostring(var.max_concurrent_restores)
+        BACKUP_BUCKET_NAME            = local.backup_bucket_name
+        BACKUP_BUCKET_ACCESS_ROLE_ARN = local.backup_bucket_access_role_arn
       }
     }
     finalize = {
@@ -45,15 +55,35 @@ locals {
     }
   }
 
+  backup_functions = {
+    backup = {
+      name        = "${var.name_prefix}-backup"
+      description = "On its schedule, starts one backup to S3 of every recorded home directory"
+      handler     = "studio_recovery.handlers.backup.handler"
+      timeout     = 300
+      environment = {
+        STATE_MACHINE_ARN  = local.state_machine_arn
+        BACKUP_BUCKET_NAME = local.backup_bucket_name
+      }
+    }
+  }
+
   # Only the records the stream function acts on (docs/internals.md section 1).
-  stream_filters = [
-    { eventName = ["INSERT"], dynamodb = { Keys = { sk = { S = [{ prefix = "GEN#" }] } } } },
-    { eventName = ["INSERT", "MODIFY"], dynamodb = { Keys = { sk = { S = ["COPY"] } }, NewImage = { status = { S = ["PENDING"] } } } },
-  ]
+  stream_filters = concat(
+    [
+      { eventName = ["INSERT"], dynamodb = { Keys = { sk = { S = [{ prefix = "GEN#" }] } } } },
+      { eventName = ["INSERT", "MODIFY"], dynamodb = { Keys = { sk = { S = ["COPY"] } }, NewImage = { status = { S = ["PENDING"] } } } },
+    ],
+    # A generation marked deleted: its last backup (the function skips a MODIFY whose old
+    # image was already deleted).
+    local.backup_enabled ? [
+      { eventName = ["MODIFY"], dynamodb = { Keys = { sk = { S = [{ prefix = "GEN#" }] } }, NewImage = { deleted_at = { S = [{ exists = true }] } } } },
+    ] : [],
+  )
 }
 
 ################################################################################
-# Failure queue: stream records, and finalize events, that could not be processed
+# Failure queue: stream records, and finalize and backup events, that could not be processed
 ################################################################################
 
 resource "aws_sqs_queue" "failure" {
@@ -76,7 +106,7 @@ data "aws_iam_policy_document" "failure" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.execution_ended.arn]
+      values   = concat([aws_cloudwatch_event_rule.execution_ended.arn], aws_cloudwatch_event_rule.backup[*].arn)
     }
   }
 
@@ -103,7 +133,7 @@ resource "aws_sqs_queue_policy" "failure" {
 }
 
 ################################################################################
-# Lambda functions: stream, prepare, finalize
+# Lambda functions: stream, prepare, finalize (and backup, when backups are on)
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "function" {

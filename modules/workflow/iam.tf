@@ -80,11 +80,14 @@ resource "aws_iam_role_policy" "function" {
 
   name = each.value.name
   role = aws_iam_role.function[each.key].id
-  policy = {
-    stream   = data.aws_iam_policy_document.stream.json
-    prepare  = data.aws_iam_policy_document.prepare.json
-    finalize = data.aws_iam_policy_document.finalize.json
-  }[each.key]
+  policy = merge(
+    {
+      stream   = data.aws_iam_policy_document.stream.json
+      prepare  = data.aws_iam_policy_document.prepare.json
+      finalize = data.aws_iam_policy_document.finalize.json
+    },
+    { for document in data.aws_iam_policy_document.backup : "backup" => document.json },
+  )[each.key]
 }
 
 data "aws_iam_policy_document" "stream" {
@@ -160,9 +163,9 @@ data "aws_iam_policy_document" "prepare" {
 
   statement {
     sid = "CreateDataSyncLocationsAndTasks"
-    # CreateLocationEfs and CreateTask create new ARNs and accept no resource restriction;
+    # CreateLocationEfs, CreateLocationS3 and CreateTask create new ARNs and accept no resource restriction;
     # tagging on create is authorized the same way.
-    actions   = ["datasync:CreateLocationEfs", "datasync:CreateTask", "datasync:TagResource"]
+    actions   = concat(["datasync:CreateLocationEfs", "datasync:CreateTask", "datasync:TagResource"], local.backup_enabled ? ["datasync:CreateLocationS3"] : [])
     resources = ["*"]
     condition {
       test     = "StringEquals"
@@ -178,7 +181,7 @@ data "aws_iam_policy_document" "prepare" {
 
   statement {
     sid       = "DescribeDataSyncLocations"
-    actions   = ["datasync:DescribeLocationEfs"]
+    actions   = concat(["datasync:DescribeLocationEfs"], local.backup_enabled ? ["datasync:DescribeLocationS3"] : [])
     resources = ["${local.datasync_arn_prefix}:location/*"]
   }
 
@@ -190,6 +193,47 @@ data "aws_iam_policy_document" "prepare" {
       test     = "StringEquals"
       variable = "iam:PassedToService"
       values   = ["datasync.amazonaws.com"]
+    }
+  }
+
+  # Backups (EFS -> S3) and restores from a backup (S3 -> EFS, with a manifest).
+  dynamic "statement" {
+    for_each = local.backup_enabled ? [var.backup] : []
+    content {
+      sid       = "PassBackupAccessRoleToDataSync"
+      actions   = ["iam:PassRole"]
+      resources = [statement.value.bucket_access_role_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["datasync.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.backup_enabled ? [var.backup] : []
+    content {
+      # The versions of a backed-up directory, to pick those of a point in time.
+      sid       = "ListBackupVersions"
+      actions   = ["s3:ListBucketVersions"]
+      resources = [statement.value.bucket_arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["homes/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.backup_enabled ? [var.backup] : []
+    content {
+      # The DataSync manifest of a restore from a backup (encrypted with the module's key,
+      # which UseModuleKey allows).
+      sid       = "WriteRestoreManifests"
+      actions   = ["s3:PutObject"]
+      resources = ["${statement.value.bucket_arn}/manifests/*"]
     }
   }
 
@@ -312,6 +356,47 @@ data "aws_iam_policy_document" "finalize" {
     sid       = "NotifyFailures"
     actions   = ["sns:Publish"]
     resources = [var.notification_topic_arn]
+  }
+
+  statement {
+    sid       = "SendToFailureQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failure.arn]
+  }
+
+  statement {
+    sid       = "UseModuleKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+data "aws_iam_policy_document" "backup" {
+  count = local.backup_enabled ? 1 : 0
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function["backup"].arn}:*"]
+  }
+
+  statement {
+    sid = "XRayTraces"
+    # X-Ray trace writes have no resource-level permissions.
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadWriteRegistry"
+    actions   = local.registry_actions
+    resources = [var.registry_table_arn]
+  }
+
+  statement {
+    sid       = "StartBackups"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
   }
 
   statement {

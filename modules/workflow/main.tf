@@ -111,3 +111,43 @@ resource "aws_lambda_permission" "execution_ended" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.execution_ended.arn
 }
+
+################################################################################
+# Scheduled backups: the backup function starts one backup per recorded home directory
+################################################################################
+
+resource "aws_cloudwatch_event_rule" "backup" {
+  count = local.backup_enabled ? 1 : 0
+
+  name                = "${var.name_prefix}-backup"
+  description         = "Scheduled studio-recovery backups of the Studio home directories to S3"
+  schedule_expression = var.backup.schedule_expression
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "backup" {
+  count = local.backup_enabled ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.backup[0].name
+  target_id = "backup-function"
+  arn       = aws_lambda_function.this["backup"].arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 21600
+    maximum_retry_attempts       = 24
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.failure.arn
+  }
+}
+
+resource "aws_lambda_permission" "backup" {
+  count = local.backup_enabled ? 1 : 0
+
+  statement_id  = "AllowEventBridgeBackupSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this["backup"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.backup[0].arn
+}

@@ -23,8 +23,18 @@ output "finalize_function_name" {
   value       = aws_lambda_function.this["finalize"].function_name
 }
 
+output "backup_function_name" {
+  description = "Name of the backup function, or null when backups are off."
+  value       = try(aws_lambda_function.this["backup"].function_name, null)
+}
+
+output "backup_rule_name" {
+  description = "Name of the EventBridge rule that runs the backup function on its schedule, or null when backups are off."
+  value       = one(aws_cloudwatch_event_rule.backup[*].name)
+}
+
 output "function_names" {
-  description = "Names of this part's functions, by key (stream, prepare, finalize)."
+  description = "Names of this part's functions, by key (stream, prepare, finalize, and backup when backups are on)."
   value       = { for key, function in aws_lambda_function.this : key => function.function_name }
 }
 

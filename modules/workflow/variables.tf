@@ -227,6 +227,33 @@ variable "stream_maximum_record_age_seconds" {
   }
 }
 
+variable "backup" {
+  description = <<-EOT
+    Backups to S3: enabled, the schedule of the backup function (an EventBridge rate() or
+    cron() expression), and the bucket and role from modules/backup (required when enabled).
+    Off: no backup function, no schedule, and empty BACKUP_* variables.
+  EOT
+  type = object({
+    enabled                = optional(bool, false)
+    schedule_expression    = optional(string, "rate(1 day)")
+    bucket_name            = optional(string)
+    bucket_arn             = optional(string)
+    bucket_access_role_arn = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !var.backup.enabled || (var.backup.bucket_name != null && var.backup.bucket_arn != null && var.backup.bucket_access_role_arn != null)
+    error_message = "backup.enabled = true needs backup.bucket_name, backup.bucket_arn and backup.bucket_access_role_arn (the outputs of modules/backup)."
+  }
+
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\))$", var.backup.schedule_expression))
+    error_message = "backup.schedule_expression must be an EventBridge schedule such as \"rate(1 day)\" or \"cron(0 2 * * ? *)\"."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource that takes tags."
   type        = map(string)

@@ -27,6 +27,7 @@ WILDCARD_RESOURCE_ALLOWLIST: dict[str, str] = {
     "ec2:DescribeSecurityGroups": "EC2 Describe calls have no resource-level permissions",
     "ec2:DescribeNetworkInterfaces": "EC2 Describe calls have no resource-level permissions",
     "datasync:CreateLocationEfs": "creates a new ARN; limited by the module's request tag",
+    "datasync:CreateLocationS3": "creates a new ARN; limited by the module's request tag",
     "datasync:CreateTask": "creates a new ARN; limited by the module's request tag",
     "datasync:TagResource": "tagging on create is authorized like the create itself",
     "datasync:ListTaskExecutions": "DataSync List calls have no resource-level permissions",

@@ -1,0 +1,19 @@
+output "bucket_name" {
+  description = "Name of the backup bucket."
+  value       = aws_s3_bucket.this.bucket
+}
+
+output "bucket_arn" {
+  description = "ARN of the backup bucket."
+  value       = aws_s3_bucket.this.arn
+}
+
+output "access_role_arn" {
+  description = "ARN of the role DataSync assumes to reach the bucket (BucketAccessRoleArn)."
+  value       = aws_iam_role.access.arn
+}
+
+output "access_role_name" {
+  description = "Name of the role DataSync assumes to reach the bucket."
+  value       = aws_iam_role.access.name
+}

@@ -1,0 +1,696 @@
+# Backups to S3: the bucket and DataSync's role (modules/backup), the backup function, its
+# schedule and the deletion stream filter (modules/workflow), and the root `backups` input.
+
+mock_provider "aws" {
+  source          = "./tests/tf_fixtures/mocks"
+  override_during = plan
+}
+
+variables {
+  # modules/backup and modules/workflow
+  name_prefix = "sr-test"
+  kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+
+  # modules/workflow
+  registry_table_name    = "sr-test-registry"
+  registry_table_arn     = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry"
+  registry_stream_arn    = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry/stream/2026-11-28T00:00:00.000"
+  idempotency_table_name = "sr-test-idempotency"
+  idempotency_table_arn  = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-idempotency"
+  notification_topic_arn = "arn:aws:sns:us-east-1:123456789012:sr-test-notifications"
+  vpc_id                 = "vpc-0123456789abcdef0"
+  datasync_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+  lambda = {
+    package_path     = "build/lambda.zip"
+    source_code_hash = "bW9jaw=="
+    runtime          = "python3.12"
+    memory_size      = 256
+    layer_arns       = []
+    log_level        = "INFO"
+  }
+  backup = {
+    enabled                = true
+    bucket_name            = "sr-test-backups-123456789012-us-east-1"
+    bucket_arn             = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
+    bucket_access_role_arn = "arn:aws:iam::123456789012:role/sr-test-datasync-s3"
+  }
+
+  # the root module
+  lambda_package_path = "build/lambda.zip"
+}
+
+################################################################################
+# modules/backup
+################################################################################
+
+run "bucket_is_versioned_encrypted_and_private" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  assert {
+    condition     = aws_s3_bucket.this.bucket == "sr-test-backups-123456789012-us-east-1" && output.bucket_name == aws_s3_bucket.this.bucket
+    error_message = "The bucket is named <name_prefix>-backups-<account>-<region>."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.this.force_destroy == false
+    error_message = "force_destroy defaults to false: a destroy must not delete the backups."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_versioning.this.versioning_configuration[0].status == "Enabled"
+    error_message = "The bucket is versioned: a removed file is a delete marker, its last version stays."
+  }
+
+  assert {
+    condition = alltrue([
+      for rule in aws_s3_bucket_server_side_encryption_configuration.this.rule :
+      rule.bucket_key_enabled && one(rule.apply_server_side_encryption_by_default).sse_algorithm == "aws:kms" && one(rule.apply_server_side_encryption_by_default).kms_master_key_id == var.kms_key_arn
+    ]) && length(aws_s3_bucket_server_side_encryption_configuration.this.rule) == 1
+    error_message = "Objects are encrypted with the module's key (SSE-KMS, Bucket Key)."
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_public_access_block.this.block_public_acls && aws_s3_bucket_public_access_block.this.block_public_policy &&
+      aws_s3_bucket_public_access_block.this.ignore_public_acls && aws_s3_bucket_public_access_block.this.restrict_public_buckets
+    )
+    error_message = "Every public access block setting is on."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_ownership_controls.this.rule[0].object_ownership == "BucketOwnerEnforced"
+    error_message = "ACLs are disabled (BucketOwnerEnforced)."
+  }
+}
+
+run "lifecycle_keeps_versions_for_the_retention_and_expires_manifests" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  assert {
+    condition = (
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "homes"]).filter[0].prefix == "homes/" &&
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "homes"]).status == "Enabled"
+    )
+    error_message = "One enabled rule covers homes/."
+  }
+
+  assert {
+    condition = [
+      for transition in one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "homes"]).transition :
+      [transition.days, transition.storage_class]
+    ] == [[30, "STANDARD_IA"]]
+    error_message = "Current versions under homes/ move to STANDARD_IA after 30 days by default."
+  }
+
+  assert {
+    condition     = one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "homes"]).noncurrent_version_expiration[0].noncurrent_days == 35
+    error_message = "Earlier versions under homes/ are kept 35 days by default."
+  }
+
+  assert {
+    condition     = one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "homes"]).expiration[0].expired_object_delete_marker == true
+    error_message = "Delete markers with no version left behind them are removed."
+  }
+
+  assert {
+    condition = (
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "manifests"]).filter[0].prefix == "manifests/" &&
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "manifests"]).expiration[0].days == 7
+    )
+    error_message = "Restore manifests expire after 7 days."
+  }
+
+  assert {
+    condition = anytrue([
+      for rule in aws_s3_bucket_lifecycle_configuration.this.rule :
+      rule.status == "Enabled" && [for abort in rule.abort_incomplete_multipart_upload : abort.days_after_initiation] == [7]
+    ])
+    error_message = "Incomplete multipart uploads are aborted after 7 days."
+  }
+}
+
+run "lifecycle_follows_the_inputs" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  variables {
+    retention_days  = 90
+    transition_days = 0
+    storage_class   = "INTELLIGENT_TIERING"
+    force_destroy   = true
+  }
+
+  assert {
+    condition = (
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "homes"]).noncurrent_version_expiration[0].noncurrent_days == 90 &&
+      one(one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "homes"]).transition).storage_class == "INTELLIGENT_TIERING" &&
+      one(one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "homes"]).transition).days == 0
+    )
+    error_message = "retention_days, transition_days and storage_class reach the homes/ rule."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.this.force_destroy
+    error_message = "force_destroy = true reaches the bucket."
+  }
+}
+
+run "standard_storage_class_means_no_transition" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  variables {
+    storage_class = "STANDARD"
+  }
+
+  assert {
+    condition     = length(one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "homes"]).transition) == 0
+    error_message = "storage_class = STANDARD plans no transition."
+  }
+}
+
+run "infrequent_access_needs_30_days" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  variables {
+    storage_class   = "ONEZONE_IA"
+    transition_days = 7
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.this]
+}
+
+run "archive_classes_are_refused" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  variables {
+    storage_class = "DEEP_ARCHIVE"
+  }
+
+  expect_failures = [var.storage_class]
+}
+
+run "bucket_policy_denies_insecure_transport_and_other_keys" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  override_resource {
+    target          = aws_s3_bucket.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
+    }
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in data.aws_iam_policy_document.bucket.statement :
+      statement.effect == "Deny" && contains(tolist(statement.actions), "s3:*") &&
+      toset(statement.resources) == toset(["arn:aws:s3:::sr-test-backups-123456789012-us-east-1", "arn:aws:s3:::sr-test-backups-123456789012-us-east-1/*"]) &&
+      anytrue([for condition in statement.condition : condition.test == "Bool" && condition.variable == "aws:SecureTransport" && toset(condition.values) == toset(["false"])]) &&
+      anytrue([for principal in statement.principals : principal.type == "*" && contains(tolist(principal.identifiers), "*")])
+    ])
+    error_message = "The bucket policy denies every request not made over TLS, to the bucket and its objects."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in data.aws_iam_policy_document.bucket.statement :
+      statement.effect == "Deny" && toset(statement.actions) == toset(["s3:PutObject"]) &&
+      anytrue([for condition in statement.condition : condition.test == "StringNotEqualsIfExists" && condition.variable == "s3:x-amz-server-side-encryption-aws-kms-key-id" && toset(condition.values) == toset([var.kms_key_arn])])
+    ])
+    error_message = "The bucket policy refuses uploads that ask for another KMS key."
+  }
+
+  assert {
+    condition     = alltrue([for statement in data.aws_iam_policy_document.bucket.statement : statement.effect == "Deny"])
+    error_message = "The bucket policy only denies: access is granted by IAM policies of this account."
+  }
+}
+
+run "datasync_role_is_trusted_by_datasync_of_this_account_only" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  assert {
+    condition = (
+      one(one(data.aws_iam_policy_document.access_assume.statement).principals).type == "Service" &&
+      toset(one(one(data.aws_iam_policy_document.access_assume.statement).principals).identifiers) == toset(["datasync.amazonaws.com"])
+    )
+    error_message = "Only DataSync may assume the bucket access role."
+  }
+
+  assert {
+    condition = toset([
+      for condition in one(data.aws_iam_policy_document.access_assume.statement).condition : "${condition.test} ${condition.variable} ${join(",", condition.values)}"
+      ]) == toset([
+      "StringEquals aws:SourceAccount 123456789012",
+      "ArnLike aws:SourceArn arn:aws:datasync:us-east-1:123456789012:*",
+    ])
+    error_message = "The trust is bounded by this account and DataSync resources of this region (confused deputy)."
+  }
+
+  assert {
+    condition     = aws_iam_role.access.name == "sr-test-datasync-s3"
+    error_message = "The role is named <name_prefix>-datasync-s3."
+  }
+}
+
+run "datasync_role_reaches_only_this_bucket" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  override_resource {
+    target          = aws_s3_bucket.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
+    }
+  }
+
+  assert {
+    condition = one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ListBackupBucket"]).resources == toset(["arn:aws:s3:::sr-test-backups-123456789012-us-east-1"]) && one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ListBackupBucket"]).actions == toset([
+      "s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions",
+    ])
+    error_message = "Bucket-level reads name this bucket only."
+  }
+
+  assert {
+    condition = one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ReadWriteHomeBackups"]).resources == toset(["arn:aws:s3:::sr-test-backups-123456789012-us-east-1/homes/*"]) && one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ReadWriteHomeBackups"]).actions == toset([
+      "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObject",
+      "s3:PutObjectTagging", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
+    ])
+    error_message = "DataSync reads and writes objects under homes/ only."
+  }
+
+  assert {
+    condition = one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ReadRestoreManifests"]).resources == toset(["arn:aws:s3:::sr-test-backups-123456789012-us-east-1/manifests/*"]) && one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ReadRestoreManifests"]).actions == toset([
+      "s3:GetObject", "s3:GetObjectVersion",
+    ])
+    error_message = "DataSync only reads under manifests/."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "UseBucketKey"]).resources == toset([var.kms_key_arn]) && anytrue([for condition in one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "UseBucketKey"]).condition : condition.variable == "kms:ViaService" && toset(condition.values) == toset(["s3.us-east-1.amazonaws.com"])])
+    error_message = "DataSync may use the module's key only through S3."
+  }
+
+  assert {
+    condition     = alltrue([for statement in data.aws_iam_policy_document.access.statement : !contains(tolist(statement.resources), "*") && alltrue([for action in statement.actions : !endswith(action, "*")])])
+    error_message = "No wildcard resource or action in the bucket access role."
+  }
+}
+
+################################################################################
+# modules/workflow with backups on and off
+################################################################################
+
+run "backup_function_and_schedule" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  override_resource {
+    target          = aws_cloudwatch_event_rule.backup
+    override_during = plan
+    values = {
+      arn = "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["backup"].function_name == "sr-test-backup" &&
+      aws_lambda_function.this["backup"].handler == "studio_recovery.handlers.backup.handler" &&
+      aws_lambda_function.this["backup"].timeout == 300 &&
+      output.backup_function_name == "sr-test-backup"
+    )
+    error_message = "The backup function follows docs/internals.md (name, handler) with a 300 s timeout."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["backup"].environment[0].variables["STATE_MACHINE_ARN"] == "arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore" &&
+      aws_lambda_function.this["backup"].environment[0].variables["BACKUP_BUCKET_NAME"] == var.backup.bucket_name &&
+      aws_lambda_function.this["backup"].environment[0].variables["REGISTRY_TABLE_NAME"] == var.registry_table_name &&
+      aws_lambda_function.this["backup"].environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "studio-recovery"
+    )
+    error_message = "The backup function gets STATE_MACHINE_ARN, BACKUP_BUCKET_NAME and the common variables."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["stream"].environment[0].variables["BACKUP_BUCKET_NAME"] == var.backup.bucket_name &&
+      aws_lambda_function.this["prepare"].environment[0].variables["BACKUP_BUCKET_NAME"] == var.backup.bucket_name &&
+      aws_lambda_function.this["prepare"].environment[0].variables["BACKUP_BUCKET_ACCESS_ROLE_ARN"] == var.backup.bucket_access_role_arn
+    )
+    error_message = "stream and prepare learn the bucket (and prepare DataSync's role for it)."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.backup[0].schedule_expression == "rate(1 day)" && aws_cloudwatch_event_target.backup[0].arn == aws_lambda_function.this["backup"].arn
+    error_message = "A daily schedule rule targets the backup function by default."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.backup[0].dead_letter_config[0].arn == aws_sqs_queue.failure.arn && aws_cloudwatch_event_target.backup[0].retry_policy[0].maximum_retry_attempts > 0
+    error_message = "The schedule target retries and keeps undelivered events in the failure queue."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_permission.backup[0].principal == "events.amazonaws.com" &&
+      aws_lambda_permission.backup[0].source_arn == "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup" &&
+      aws_lambda_permission.backup[0].function_name == "sr-test-backup"
+    )
+    error_message = "Only the schedule rule may invoke the backup function."
+  }
+
+  assert {
+    condition = contains(flatten([
+      for statement in data.aws_iam_policy_document.failure.statement : [for condition in statement.condition : tolist(condition.values) if condition.variable == "aws:SourceArn"]
+    ]), "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup")
+    error_message = "The failure queue accepts undelivered events of the schedule rule."
+  }
+
+  assert {
+    condition     = contains(keys(output.function_names), "backup")
+    error_message = "The backup function is listed in function_names, so the alarms module alarms on its errors."
+  }
+}
+
+run "schedule_follows_the_input" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  variables {
+    backup = {
+      enabled                = true
+      schedule_expression    = "cron(0 2 * * ? *)"
+      bucket_name            = "sr-test-backups-123456789012-us-east-1"
+      bucket_arn             = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
+      bucket_access_role_arn = "arn:aws:iam::123456789012:role/sr-test-datasync-s3"
+    }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.backup[0].schedule_expression == "cron(0 2 * * ? *)"
+    error_message = "backup.schedule_expression reaches the rule."
+  }
+}
+
+run "stream_filter_passes_deleted_generations" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition     = length(one(aws_lambda_event_source_mapping.stream.filter_criteria).filter) == 3
+    error_message = "With backups on, the stream filter has a third pattern."
+  }
+
+  assert {
+    condition = contains([for filter in one(aws_lambda_event_source_mapping.stream.filter_criteria).filter : jsondecode(filter.pattern)], {
+      eventName = ["MODIFY"]
+      dynamodb = {
+        Keys     = { sk = { S = [{ prefix = "GEN#" }] } }
+        NewImage = { deleted_at = { S = [{ exists = true }] } }
+      }
+    })
+    error_message = "The third pattern passes MODIFYs of GEN# items whose new image has deleted_at."
+  }
+}
+
+run "prepare_may_create_s3_locations_and_write_manifests" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in data.aws_iam_policy_document.prepare.statement :
+      contains(tolist(statement.actions), "datasync:CreateLocationS3") &&
+      anytrue([for condition in statement.condition : condition.variable == "aws:RequestTag/managed-by" && toset(condition.values) == toset(["studio-recovery"])]) &&
+      anytrue([for condition in statement.condition : condition.variable == "aws:RequestedRegion" && toset(condition.values) == toset(["us-east-1"])])
+    ])
+    error_message = "CreateLocationS3 is allowed only with the module's request tag, in this region, like CreateLocationEfs."
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "PassBackupAccessRoleToDataSync"]) == toset([var.backup.bucket_access_role_arn]) &&
+      anytrue([for condition in one([for statement in data.aws_iam_policy_document.prepare.statement : statement if statement.sid == "PassBackupAccessRoleToDataSync"]).condition : condition.variable == "iam:PassedToService" && toset(condition.values) == toset(["datasync.amazonaws.com"])])
+    )
+    error_message = "prepare may pass the bucket access role, and only to DataSync."
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "ListBackupVersions"]) == toset([var.backup.bucket_arn]) &&
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "ListBackupVersions"]) == toset(["s3:ListBucketVersions"]) &&
+      anytrue([for condition in one([for statement in data.aws_iam_policy_document.prepare.statement : statement if statement.sid == "ListBackupVersions"]).condition : condition.variable == "s3:prefix" && toset(condition.values) == toset(["homes/*"])])
+    )
+    error_message = "prepare may list the versions under homes/ of the backup bucket only."
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "WriteRestoreManifests"]) == toset(["${var.backup.bucket_arn}/manifests/*"]) &&
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "WriteRestoreManifests"]) == toset(["s3:PutObject"])
+    )
+    error_message = "prepare may write objects under manifests/ only."
+  }
+
+  assert {
+    condition     = alltrue([for document in [data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize] : anytrue([for statement in document.statement : statement.sid == "DeleteOwnDataSyncTasksAndLocations" && contains(tolist(statement.resources), "arn:aws:datasync:us-east-1:123456789012:location/*")])])
+    error_message = "S3 locations (location/loc-...) are deleted by the same tagged statement as EFS locations."
+  }
+}
+
+run "backup_function_policy_is_scoped" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition     = toset([for statement in data.aws_iam_policy_document.backup[0].statement : statement.sid]) == toset(["WriteOwnLogs", "XRayTraces", "ReadWriteRegistry", "StartBackups", "SendToFailureQueue", "UseModuleKey"])
+    error_message = "The backup function writes its logs and traces, reads and writes the registry and starts executions; nothing else."
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.backup[0].statement : statement.resources if statement.sid == "ReadWriteRegistry"]) == toset([var.registry_table_arn]) &&
+      length(setsubtract(["dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], tolist(one([for statement in data.aws_iam_policy_document.backup[0].statement : statement.actions if statement.sid == "ReadWriteRegistry"])))) == 0
+    )
+    error_message = "The backup function may scan, query, read and write the registry table only."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.backup[0].statement : statement.resources if statement.sid == "StartBackups"]) == toset(["arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore"])
+    error_message = "The backup function may start executions of this module's state machine only."
+  }
+
+  assert {
+    condition     = alltrue([for statement in data.aws_iam_policy_document.backup[0].statement : !contains(tolist(statement.resources), "*") || statement.sid == "XRayTraces"])
+    error_message = "Only the X-Ray statement names every resource."
+  }
+}
+
+run "backups_off_plan_no_backup_resources" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  variables {
+    backup = {}
+  }
+
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this), "backup") && length(aws_cloudwatch_event_rule.backup) == 0 && length(aws_lambda_permission.backup) == 0 && output.backup_function_name == null
+    error_message = "With backups off there is no backup function, schedule or permission."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["stream"].environment[0].variables["BACKUP_BUCKET_NAME"] == "" &&
+      aws_lambda_function.this["prepare"].environment[0].variables["BACKUP_BUCKET_NAME"] == "" &&
+      aws_lambda_function.this["prepare"].environment[0].variables["BACKUP_BUCKET_ACCESS_ROLE_ARN"] == ""
+    )
+    error_message = "With backups off the BACKUP_* variables are empty strings (\"not configured\")."
+  }
+
+  assert {
+    condition     = length(one(aws_lambda_event_source_mapping.stream.filter_criteria).filter) == 2
+    error_message = "With backups off the stream filter keeps its two patterns."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in data.aws_iam_policy_document.prepare.statement :
+      !contains(tolist(statement.actions), "datasync:CreateLocationS3") && !contains(["PassBackupAccessRoleToDataSync", "ListBackupVersions", "WriteRestoreManifests"], statement.sid)
+    ])
+    error_message = "With backups off prepare gets no S3 permissions."
+  }
+}
+
+run "backups_on_need_the_bucket" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  variables {
+    backup = { enabled = true }
+  }
+
+  expect_failures = [var.backup]
+}
+
+run "workflow_refuses_a_bad_schedule" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  variables {
+    backup = {
+      enabled                = true
+      schedule_expression    = "every day"
+      bucket_name            = "sr-test-backups-123456789012-us-east-1"
+      bucket_arn             = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
+      bucket_access_role_arn = "arn:aws:iam::123456789012:role/sr-test-datasync-s3"
+    }
+  }
+
+  expect_failures = [var.backup]
+}
+
+################################################################################
+# The root module's `backups` input
+################################################################################
+
+run "root_backs_up_by_default" {
+  command = plan
+
+  override_resource {
+    target          = module.backup[0].aws_s3_bucket.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
+    }
+  }
+
+  override_resource {
+    target          = module.backup[0].aws_iam_role.access
+    override_during = plan
+    values = {
+      arn = "arn:aws:iam::123456789012:role/sr-test-datasync-s3"
+    }
+  }
+
+  assert {
+    condition = (
+      length(module.backup) == 1 &&
+      output.backup_bucket_name == "sr-test-backups-123456789012-us-east-1" &&
+      output.backup_bucket_arn == "arn:aws:s3:::sr-test-backups-123456789012-us-east-1" &&
+      output.backup_function_name == "sr-test-backup"
+    )
+    error_message = "Backups are on by default: bucket, function and their outputs."
+  }
+
+  assert {
+    condition     = module.workflow.function_names["backup"] == "sr-test-backup"
+    error_message = "The backup function reaches the alarms module through function_names."
+  }
+}
+
+run "root_backups_off" {
+  command = plan
+
+  variables {
+    backups = { enabled = false }
+  }
+
+  assert {
+    condition     = length(module.backup) == 0 && output.backup_bucket_name == null && output.backup_bucket_arn == null && output.backup_function_name == null
+    error_message = "backups.enabled = false creates no bucket and no function; the outputs are null."
+  }
+}
+
+run "root_invalid_schedule" {
+  command = plan
+  variables {
+    backups = { schedule_expression = "daily" }
+  }
+  expect_failures = [var.backups]
+}
+
+run "root_invalid_retention" {
+  command = plan
+  variables {
+    backups = { retention_days = 0 }
+  }
+  expect_failures = [var.backups]
+}
+
+run "root_archive_storage_class" {
+  command = plan
+  variables {
+    backups = { storage_class = "GLACIER" }
+  }
+  expect_failures = [var.backups]
+}
+
+run "root_infrequent_access_too_soon" {
+  command = plan
+  variables {
+    backups = { storage_class = "STANDARD_IA", transition_days = 10 }
+  }
+  expect_failures = [var.backups]
+}
