@@ -242,6 +242,7 @@ module "workflow" {
   max_concurrent_restores       = var.max_concurrent_restores
   name_reuse_window_days        = var.name_reuse_window_days
   transfer_timeout_seconds      = var.transfer_timeout_seconds
+  home_wait_timeout_seconds     = var.home_wait_timeout_seconds
   poll_interval_seconds         = var.poll_interval_seconds
   slot_wait_timeout_seconds     = var.slot_wait_timeout_seconds
   in_transit_encryption         = var.in_transit_encryption

@@ -229,6 +229,18 @@ variable "transfer_timeout_seconds" {
   }
 }
 
+variable "home_wait_timeout_seconds" {
+  description = "Longest a restore waits for the new home directory (the new uid's EFS access point) to become available before it fails."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.home_wait_timeout_seconds >= 1 && var.home_wait_timeout_seconds <= 90 && floor(var.home_wait_timeout_seconds) == var.home_wait_timeout_seconds
+    error_message = "home_wait_timeout_seconds must be a whole number of seconds from 1 to 90 (the prepare function's timeout is 120), for example 60."
+  }
+}
+
 variable "poll_interval_seconds" {
   description = "How often the workflow checks a running transfer (each check is a billed state transition)."
   type        = number

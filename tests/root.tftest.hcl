@@ -110,6 +110,14 @@ run "name_prefix_too_long" {
   expect_failures = [var.name_prefix]
 }
 
+run "home_wait_timeout_out_of_range" {
+  command = plan
+  variables {
+    home_wait_timeout_seconds = 91
+  }
+  expect_failures = [var.home_wait_timeout_seconds]
+}
+
 run "invalid_vpc_id" {
   command = plan
   variables {

@@ -146,6 +146,7 @@ run "functions_follow_the_contract" {
       aws_lambda_function.this["prepare"].environment[0].variables["IN_TRANSIT_ENCRYPTION"] == "TLS1_2" &&
       aws_lambda_function.this["prepare"].environment[0].variables["HOME_GID"] == "100" &&
       aws_lambda_function.this["prepare"].environment[0].variables["MAX_CONCURRENT_RESTORES"] == "20" &&
+      aws_lambda_function.this["prepare"].environment[0].variables["HOME_WAIT_TIMEOUT_SECONDS"] == "60" &&
       aws_lambda_function.this["finalize"].environment[0].variables["NOTIFICATION_TOPIC_ARN"] == var.notification_topic_arn
     )
     error_message = "Environment variables must match docs/internals.md section 3."

@@ -39,6 +39,7 @@ locals {
         HOME_GID                      = tostring(var.home_gid)
         DATASYNC_LOG_GROUP_ARN        = aws_cloudwatch_log_group.datasync.arn
         MAX_CONCURRENT_RESTORES       = tostring(var.max_concurrent_restores)
+        HOME_WAIT_TIMEOUT_SECONDS     = tostring(var.home_wait_timeout_seconds)
         BACKUP_BUCKET_NAME            = local.backup_bucket_name
         BACKUP_BUCKET_ACCESS_ROLE_ARN = local.backup_bucket_access_role_arn
       }

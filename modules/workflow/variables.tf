@@ -156,6 +156,13 @@ variable "transfer_timeout_seconds" {
   nullable    = false
 }
 
+variable "home_wait_timeout_seconds" {
+  description = "Longest prepare waits for the new home's access point to become available."
+  type        = number
+  default     = 60
+  nullable    = false
+}
+
 variable "poll_interval_seconds" {
   description = "Seconds between checks of a running transfer."
   type        = number
