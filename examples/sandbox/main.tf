@@ -71,6 +71,7 @@ module "studio_recovery" {
   max_concurrent_restores       = var.max_concurrent_restores
   poll_interval_seconds         = 10
   transfer_timeout_seconds      = var.transfer_timeout_seconds
+  home_wait_timeout_seconds     = var.home_wait_timeout_seconds
   backups = {
     enabled       = var.backups_enabled
     force_destroy = true # the sandbox is thrown away with its backups

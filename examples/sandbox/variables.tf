@@ -51,3 +51,10 @@ variable "backups_enabled" {
   default     = true
   nullable    = false
 }
+
+variable "home_wait_timeout_seconds" {
+  description = "Longest a sandbox restore waits for the new home's access point (the end-to-end tests shorten it)."
+  type        = number
+  default     = 60
+  nullable    = false
+}

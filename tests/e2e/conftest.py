@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
-from studio_recovery.sandbox import datasync, faults
+from studio_recovery.sandbox import datasync, efs, faults
 from studio_recovery.sandbox.scenario import (
     Registry,
     ScenarioError,
@@ -37,6 +37,7 @@ ZIP_PATH = REPO_ROOT / "build" / "lambda.zip"
 E2E_VARIABLES = {
     "max_concurrent_restores": "20",  # room to load the quota; still far under 100 tasks
     "transfer_timeout_seconds": "300",  # the module's minimum; the clock is compressed
+    "home_wait_timeout_seconds": "5",  # real seconds: the prepare Lambda's own wait
 }
 WAIT_SCALE = 0.05
 """Step Functions Wait states and Retry intervals run 20x faster (the workflow's own
@@ -150,6 +151,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     faults.clear()
     faults.set_wait_scale(1.0)
     datasync.reset_faults()
+    efs.reset_faults()
 
 
 def _use_offline_terraform_config() -> None:
@@ -217,6 +219,7 @@ def _no_faults_after_test() -> Iterator[None]:
     yield
     faults.clear()
     datasync.reset_faults()
+    efs.reset_faults()
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import json
 import time
 from collections.abc import Callable
 
-from studio_recovery.sandbox import datasync, faults
+from studio_recovery.sandbox import datasync, efs, faults
 
-from tests.e2e.conftest import Deployed
+from tests.e2e.conftest import E2E_VARIABLES, Deployed
 from tests.e2e.flows import (
     assert_failed_loudly,
     assert_succeeded,
@@ -20,6 +20,8 @@ from tests.e2e.flows import (
     recreate,
     seed,
 )
+
+HOME_WAIT_SECONDS = int(E2E_VARIABLES["home_wait_timeout_seconds"])
 
 
 def test_datasync_execution_error_fails_the_restore_loudly(
@@ -75,6 +77,29 @@ def test_transfer_that_never_finishes_times_out_and_fails_loudly(
         TaskExecutionArn=_task_execution_arn(deployed, str(item["execution_arn"]))
     )
     assert execution["Status"] in ("ERROR", "CANCELLING"), execution
+
+
+def test_home_directory_that_never_appears_times_out_and_fails_loudly(
+    deployed: Deployed, unique: Callable[[str], str]
+) -> None:
+    """The new home is created through the new uid's access point; when that access point
+    never becomes available, prepare waits HOME_WAIT_TIMEOUT_SECONDS, then the restore
+    fails visibly and the access point is deleted."""
+    domain = unique("nohome")
+    seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "lena")
+    efs.faults.access_point_creating_seconds = float("inf")
+    try:
+        started = time.monotonic()
+        recreate(deployed, seeded)
+        item = assert_failed_loudly(
+            deployed, domain, "user", "lena", 2, cause="did not appear"
+        )
+    finally:
+        efs.reset_faults()
+    waited = time.monotonic() - started
+    assert waited >= HOME_WAIT_SECONDS, f"gave up after {waited:.1f} s"
+    assert "HomeDirectoryTimeout" in str(item["reason"]), item
+    assert not item.get("task_arn"), "no task is created for a home that never appeared"
 
 
 def test_restore_stopped_by_hand_is_cleaned_up_and_recorded(
