@@ -58,7 +58,9 @@ def registry(registry_table: Any) -> RegistryRepository:
 
 
 @pytest.fixture
-def state_machine(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+def restore_state_machine(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> str:
     """A state machine moto accepts (it records executions without running them)."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
@@ -208,7 +210,7 @@ class Network:
 
 
 @pytest.fixture
-def network(aws_env: dict[str, str]) -> Network:
+def restore_network(aws_env: dict[str, str]) -> Network:
     """A VPC with subnets in two zones; two volumes with mount targets in zone a only."""
     ec2 = boto3.client("ec2", region_name=REGION)
     efs = boto3.client("efs", region_name=REGION)

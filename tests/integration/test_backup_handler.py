@@ -36,9 +36,11 @@ pytest_plugins = ("tests.integration.restore_fixtures",)
 
 
 @pytest.fixture
-def state_machine(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+def restore_state_machine(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> str:
     """As `restore_fixtures.state_machine` (moto records executions without running them),
-    defined here so the CLI fixtures' `state_machine` never takes its place when both
+    defined here so the CLI fixtures' `restore_state_machine` never takes its place when both
     fixture modules are loaded in one session."""
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     arn = str(
@@ -66,7 +68,7 @@ ALICE, BOB, CAROL, DAVE, TEAM = (
 
 @pytest.fixture(autouse=True)
 def backup_env(
-    registry_table: Any, state_machine: str, monkeypatch: pytest.MonkeyPatch
+    registry_table: Any, restore_state_machine: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     monkeypatch.setenv("BACKUP_BUCKET_NAME", BUCKET)
     load_settings.cache_clear()
@@ -120,14 +122,14 @@ def homes(recorder: Recorder, registry: RegistryRepository) -> None:
 
 @pytest.mark.usefixtures("homes")
 def test_every_live_replicated_home_is_backed_up_once_per_schedule(
-    registry_table: Any, state_machine: str
+    registry_table: Any, restore_state_machine: str
 ) -> None:
     profile_rows = {k: get_item(registry_table, k.pk, "PROFILE") for k in (ALICE, TEAM)}
     # when the schedule fires
     counts = invoke(schedule())
     # then alice and the space are backed up; bob, carol and dave are not
     assert counts == {"started": 2, "already_started": 0, "skipped": 3}
-    found = executions(state_machine)
+    found = executions(restore_state_machine)
     assert sorted(e["input"]["source"]["name"] for e in found) == ["alice", "team"]
     for execution in found:
         request = RestoreRequest.model_validate(execution["input"])
@@ -143,15 +145,15 @@ def test_every_live_replicated_home_is_backed_up_once_per_schedule(
         assert get_item(registry_table, key.pk, "PROFILE") == row
     # when the same schedule is delivered again (a retry): nothing new
     assert invoke(schedule()) == {"started": 0, "already_started": 2, "skipped": 3}
-    assert len(executions(state_machine)) == 2
+    assert len(executions(restore_state_machine)) == 2
     # the next schedule starts new backups
     assert invoke(schedule("2026-11-29T03:00:00Z"))["started"] == 2
-    assert len(executions(state_machine)) == 4
+    assert len(executions(restore_state_machine)) == 4
 
 
 @pytest.mark.usefixtures("homes")
 def test_a_backup_that_cannot_start_does_not_stop_the_others(
-    state_machine: str,
+    restore_state_machine: str,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -172,7 +174,9 @@ def test_a_backup_that_cannot_start_does_not_stop_the_others(
         invoke(schedule())
     # then the space was still backed up, and the run failed naming alice
     assert "demo/user/alice" in str(raised.value)
-    assert [e["input"]["source"]["name"] for e in executions(state_machine)] == ["team"]
+    assert [
+        e["input"]["source"]["name"] for e in executions(restore_state_machine)
+    ] == ["team"]
     errors = logged(caplog, "Backup could not be started")
     assert [log.profile for log in errors] == ["demo/user/alice"]
     assert [log.levelname for log in errors] == ["ERROR"]
@@ -182,7 +186,7 @@ def test_a_backup_that_cannot_start_does_not_stop_the_others(
 
 def test_progress_is_logged_every_hundred_profiles(
     recorder: Recorder,
-    state_machine: str,
+    restore_state_machine: str,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -201,11 +205,11 @@ def test_progress_is_logged_every_hundred_profiles(
 
 @pytest.mark.parametrize("event", [{}, {"time": "soon"}, {"time": 5}])
 def test_an_event_without_a_readable_time_is_refused(
-    event: dict[str, Any], state_machine: str
+    event: dict[str, Any], restore_state_machine: str
 ) -> None:
     with pytest.raises(MalformedEventError, match="invoke with"):
         invoke(event)
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
 
 
 def test_missing_bucket_fails_the_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,9 +45,11 @@ pytest_plugins = ("tests.integration.restore_fixtures",)
 
 
 @pytest.fixture
-def state_machine(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+def restore_state_machine(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> str:
     """As `restore_fixtures.state_machine` (moto records executions without running them),
-    defined here so the CLI fixtures' `state_machine` never takes its place when both
+    defined here so the CLI fixtures' `restore_state_machine` never takes its place when both
     fixture modules are loaded in one session."""
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     arn = str(
@@ -70,7 +72,7 @@ BUCKET = "studio-recovery-backups-123456789012-us-east-1"
 
 @pytest.fixture(autouse=True)
 def stream_env(
-    registry_table: Any, state_machine: str, monkeypatch: pytest.MonkeyPatch
+    registry_table: Any, restore_state_machine: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     monkeypatch.setenv("NAME_REUSE_WINDOW_DAYS", "30")
     monkeypatch.setenv("BACKUP_BUCKET_NAME", BUCKET)
@@ -121,7 +123,7 @@ def backup_items(table: Any, key: ProfileKey) -> list[dict[str, Any]]:
 
 
 def test_deleted_home_is_backed_up_once_and_the_profile_row_is_untouched(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     # given alice's home, deleted
     recorder.create(ALICE, "200001")
@@ -132,7 +134,7 @@ def test_deleted_home_is_backed_up_once_and_the_profile_row_is_untouched(
     second = invoke(record)
     # then one backup of generation 1 runs, into its prefix in the bucket
     assert first == second == {"batchItemFailures": []}
-    [execution] = executions(state_machine)
+    [execution] = executions(restore_state_machine)
     source, target = execution["input"]["source"], execution["input"]["target"]
     assert execution["input"]["trigger"] == "deletion"
     assert (source["uid"], source["generation"], "bucket" in source) == (
@@ -158,7 +160,7 @@ def test_deleted_home_is_backed_up_once_and_the_profile_row_is_untouched(
 
 def test_deletion_handler_results(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     registry: RegistryRepository,
 ) -> None:
@@ -177,7 +179,7 @@ def test_deletion_handler_results(
         )
         == "ignored: opted_out"
     )
-    assert len(executions(state_machine)) == 1
+    assert len(executions(restore_state_machine)) == 1
 
 
 def _as_record(raw: dict[str, Any]) -> DynamoDBRecord:
@@ -186,7 +188,7 @@ def _as_record(raw: dict[str, Any]) -> DynamoDBRecord:
 
 def test_other_generation_changes_are_ignored(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     registry: RegistryRepository,
 ) -> None:
@@ -207,7 +209,7 @@ def test_other_generation_changes_are_ignored(
         "ignored: not a deletion",
         "ignored: not a deletion",
     ]
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     assert (
         backup_items(registry_table, ALICE) == backup_items(registry_table, BOB) == []
     )
@@ -215,7 +217,7 @@ def test_other_generation_changes_are_ignored(
 
 def test_backups_off_ignores_deletions(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -224,13 +226,13 @@ def test_backups_off_ignores_deletions(
     record = deletion_record(registry_table, recorder, ALICE)
     assert stream_module.record_handler(_as_record(record)) == "ignored: backups off"
     assert invoke(record) == {"batchItemFailures": []}
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     assert backup_items(registry_table, ALICE) == []
 
 
 def test_deleted_home_on_a_gone_volume_is_not_backed_up(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     registry: RegistryRepository,
 ) -> None:
@@ -238,11 +240,11 @@ def test_deleted_home_on_a_gone_volume_is_not_backed_up(
     _gone_domain(registry, "d-abc", "fs-0123")
     record = deletion_record(registry_table, recorder, ALICE)
     assert stream_module.record_handler(_as_record(record)) == "ignored: volume_gone"
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
 
 
 def test_a_poison_deletion_fails_alone(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     # given a good deletion and one of a generation whose profile row is missing
     recorder.create(ALICE, "200001")
@@ -254,9 +256,9 @@ def test_a_poison_deletion_fails_alone(
     result = invoke(good, poison)
     # then only the poison record is reported, and the good one was backed up
     assert result == {"batchItemFailures": [{"itemIdentifier": "2"}]}
-    assert [e["input"]["source"]["name"] for e in executions(state_machine)] == [
-        "alice"
-    ]
+    assert [
+        e["input"]["source"]["name"] for e in executions(restore_state_machine)
+    ] == ["alice"]
 
 
 # ------------------------------------------------------------ restore from a backup
@@ -304,7 +306,7 @@ def _recreate_after_domain_loss(recorder: Recorder) -> None:
 
 def test_home_on_a_gone_volume_is_restored_from_its_latest_successful_backup(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     registry: RegistryRepository,
     restores: RestoreRepository,
@@ -326,7 +328,7 @@ def test_home_on_a_gone_volume_is_restored_from_its_latest_successful_backup(
     )
     # then the latest successful backup is restored, as it was when it ended
     assert result == {"batchItemFailures": []}
-    [execution] = executions(state_machine)
+    [execution] = executions(restore_state_machine)
     source = execution["input"]["source"]
     assert source["bucket"] == BUCKET
     assert source["backup_id"] == latest.restore_id != older.restore_id
@@ -339,7 +341,7 @@ def test_home_on_a_gone_volume_is_restored_from_its_latest_successful_backup(
 
 def test_home_on_a_gone_volume_without_backup_is_skipped_with_the_reason(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     registry: RegistryRepository,
 ) -> None:
@@ -351,7 +353,7 @@ def test_home_on_a_gone_volume_without_backup_is_skipped_with_the_reason(
         )
     )
     assert result == {"batchItemFailures": []}
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     [skip] = restore_items(registry_table, ALICE)
     assert skip["status"] == "SKIPPED"
     assert skip["reason"].startswith("volume_deleted_no_backup: generation 1")
@@ -361,7 +363,7 @@ def test_home_on_a_gone_volume_without_backup_is_skipped_with_the_reason(
 
 def test_with_backups_off_a_gone_volume_is_not_looked_up(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     registry: RegistryRepository,
     monkeypatch: pytest.MonkeyPatch,
@@ -375,21 +377,21 @@ def test_with_backups_off_a_gone_volume_is_not_looked_up(
             get_item(registry_table, ALICE.pk, generation_sk(2)), sequence="9"
         )
     )
-    [execution] = executions(state_machine)
+    [execution] = executions(restore_state_machine)
     assert "bucket" not in execution["input"]["source"]
     assert execution["input"]["source"]["efs_id"] == "fs-old"
 
 
 def test_a_stopped_backup_is_found_by_its_execution(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     restores: RestoreRepository,
 ) -> None:
     # (finalize looks a stopped execution up by ARN when its input is unreadable)
     recorder.create(ALICE, "200001")
     invoke(deletion_record(registry_table, recorder, ALICE))
-    [execution] = executions(state_machine)
+    [execution] = executions(restore_state_machine)
     found = restores.find_by_execution(execution["executionArn"])
     assert found is not None and found.is_backup
     assert found.restore_id == execution["name"]

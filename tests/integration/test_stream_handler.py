@@ -36,7 +36,7 @@ BOB = user("bob")
 
 @pytest.fixture(autouse=True)
 def stream_env(
-    registry_table: Any, state_machine: str, monkeypatch: pytest.MonkeyPatch
+    registry_table: Any, restore_state_machine: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     monkeypatch.setenv("NAME_REUSE_WINDOW_DAYS", "30")
     stream_module.build_services.cache_clear()
@@ -86,7 +86,7 @@ def the_restore(table: Any, key: ProfileKey) -> dict[str, Any]:
 @pytest.mark.parametrize("key", [ALICE, space("team")], ids=["user", "space"])
 def test_recreated_profile_starts_a_restore_from_its_previous_home(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     key: ProfileKey,
     capsys: pytest.CaptureFixture[str],
@@ -104,7 +104,7 @@ def test_recreated_profile_starts_a_restore_from_its_previous_home(
         m for m in emf_metrics(capsys.readouterr().out) if "RestoresStarted" in m
     ]
     assert [m["RestoresStarted"] for m in started] == [[1.0]]  # one document, one value
-    [execution] = executions(state_machine)
+    [execution] = executions(restore_state_machine)
     assert execution["input"]["source"]["uid"] == "200001"
     assert execution["input"]["target"]["uid"] == "200005"
     assert execution["input"]["target"]["kind"] == key.kind
@@ -129,7 +129,7 @@ def emf_metrics(stdout: str) -> list[dict[str, Any]]:
 
 def test_recreated_three_times_restores_the_latest_earlier_home_with_data(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     registry: RegistryRepository,
 ) -> None:
@@ -141,12 +141,12 @@ def test_recreated_three_times_restores_the_latest_earlier_home_with_data(
 
     invoke(generation_record(registry_table, ALICE, 4))
 
-    [execution] = executions(state_machine)
+    [execution] = executions(restore_state_machine)
     assert execution["input"]["source"]["generation"] == 2
 
 
 def test_retried_stream_record_does_not_start_a_second_execution(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     recorder.create(ALICE, "200001")
     recorder.delete(ALICE)
@@ -157,13 +157,13 @@ def test_retried_stream_record_does_not_start_a_second_execution(
     second = invoke(record)
 
     assert first == second == {"batchItemFailures": []}
-    assert len(executions(state_machine)) == 1
+    assert len(executions(restore_state_machine)) == 1
     assert len(restore_items(registry_table, ALICE)) == 1
 
 
 def test_restore_item_written_but_never_started_is_started_on_retry(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -175,17 +175,17 @@ def test_restore_item_written_but_never_started_is_started_on_retry(
     services = stream_module.build_services()
 
     def broken_start(request: Any) -> Any:
-        raise RuntimeError("network down")
+        raise RuntimeError("restore_network down")
 
     monkeypatch.setattr(services.workflow, "start", broken_start)
     with pytest.raises(BatchProcessingError):  # every record of the batch failed
         invoke(record)
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     stream_module.build_services.cache_clear()  # a new container: working clients
     # when the record is retried
     invoke(record)
     # then the execution starts
-    assert len(executions(state_machine)) == 1
+    assert len(executions(restore_state_machine)) == 1
     assert the_restore(registry_table, ALICE)["execution_arn"]
 
 
@@ -194,7 +194,7 @@ def test_restore_item_written_but_never_started_is_started_on_retry(
 
 def test_opted_out_profile_is_skipped_with_its_reason(
     registry_table: Any,
-    state_machine: str,
+    restore_state_machine: str,
     recorder: Recorder,
     registry: RegistryRepository,
     capsys: pytest.CaptureFixture[str],
@@ -212,7 +212,7 @@ def test_opted_out_profile_is_skipped_with_its_reason(
     ]
     assert [m["reason"] for m in skipped_metrics] == ["opted_out"]
 
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     restore = the_restore(registry_table, ALICE)
     assert restore["status"] == "SKIPPED"
     assert restore["reason"].startswith("opted_out")
@@ -222,7 +222,7 @@ def test_opted_out_profile_is_skipped_with_its_reason(
 
 
 def test_name_reused_by_a_different_identity_is_skipped(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     recorder.create(ALICE, "200001", sso_user_value="alice@example.com")
     recorder.delete(ALICE)
@@ -230,12 +230,12 @@ def test_name_reused_by_a_different_identity_is_skipped(
 
     invoke(generation_record(registry_table, ALICE, 2))
 
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     assert the_restore(registry_table, ALICE)["reason"].startswith("identity_changed")
 
 
 def test_name_reused_outside_the_window_is_skipped(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     recorder.create(ALICE, "200001")
     recorder.delete(ALICE)
@@ -244,14 +244,14 @@ def test_name_reused_outside_the_window_is_skipped(
 
     invoke(generation_record(registry_table, ALICE, 2))
 
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     assert the_restore(registry_table, ALICE)["reason"].startswith(
         "outside_reuse_window"
     )
 
 
 def test_brand_new_profile_starts_nothing_and_writes_no_restore_item(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     # given a profile seen for the first time (seeding, or a new user)
     recorder.create(ALICE, "200001")
@@ -259,7 +259,7 @@ def test_brand_new_profile_starts_nothing_and_writes_no_restore_item(
     result = invoke(generation_record(registry_table, ALICE, 1))
     # then nothing starts, and no SKIPPED restore item clutters its history
     assert result == {"batchItemFailures": []}
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     items = registry_table.scan()["Items"]
     assert not [i for i in items if str(i["sk"]).startswith("RESTORE#")]
     assert "replication_status" not in RegistryRepository(
@@ -271,7 +271,7 @@ def test_brand_new_profile_starts_nothing_and_writes_no_restore_item(
 
 
 def test_pending_copy_starts_at_once_when_the_target_exists(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     # given alice and bob exist, and an admin asks to copy bob's files to alice
     recorder.create(BOB, "300001")
@@ -281,7 +281,7 @@ def test_pending_copy_starts_at_once_when_the_target_exists(
     result = invoke(stream_record(copy))
     # then bob's home is copied into alice's at once, and the copy is marked started
     assert result == {"batchItemFailures": []}
-    [execution] = executions(state_machine)
+    [execution] = executions(restore_state_machine)
     assert execution["input"]["trigger"] == "copy"
     assert execution["input"]["source"]["name"] == "bob"
     assert execution["input"]["target"]["uid"] == "200001"
@@ -289,7 +289,7 @@ def test_pending_copy_starts_at_once_when_the_target_exists(
 
 
 def test_pending_copy_waits_for_its_target_then_wins_over_the_auto_restore(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     # given alice deleted, and a copy from bob requested meanwhile
     recorder.create(BOB, "300001")
@@ -297,18 +297,18 @@ def test_pending_copy_waits_for_its_target_then_wins_over_the_auto_restore(
     recorder.delete(ALICE)
     copy = put_copy(registry_table, ALICE, BOB)
     invoke(stream_record(copy))
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     # when alice is created again
     recorder.create(ALICE, "200005")
     invoke(generation_record(registry_table, ALICE, 2))
     # then bob's files, not alice's old ones, are copied
-    [execution] = executions(state_machine)
+    [execution] = executions(restore_state_machine)
     assert execution["input"]["source"]["name"] == "bob"
     assert execution["input"]["trigger"] == "copy"
 
 
 def test_copy_marked_started_is_ignored(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     recorder.create(BOB, "300001")
     recorder.create(ALICE, "200001")
@@ -316,14 +316,14 @@ def test_copy_marked_started_is_ignored(
 
     invoke(stream_record(copy, event_name="MODIFY"))
 
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
 
 
 # ------------------------------------------------------------- other records
 
 
 def test_other_records_are_ignored(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     recorder.create(ALICE, "200001")
     recorder.delete(ALICE)
@@ -339,12 +339,12 @@ def test_other_records_are_ignored(
     )
 
     assert result == {"batchItemFailures": []}
-    assert executions(state_machine) == []
+    assert executions(restore_state_machine) == []
     assert restore_items(registry_table, ALICE) == []
 
 
 def test_poison_record_fails_alone(
-    registry_table: Any, state_machine: str, recorder: Recorder
+    registry_table: Any, restore_state_machine: str, recorder: Recorder
 ) -> None:
     recorder.create(ALICE, "200001")
     recorder.delete(ALICE)
@@ -362,4 +362,4 @@ def test_poison_record_fails_alone(
     result = invoke(poison, good)
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "201"}]}
-    assert len(executions(state_machine)) == 1
+    assert len(executions(restore_state_machine)) == 1

@@ -286,15 +286,15 @@ class World:
 @pytest.fixture
 def world(
     registry_table: Any,
-    network: Network,
+    restore_network: Network,
     registry: RegistryRepository,
-    state_machine: str,
+    restore_state_machine: str,
     topic: dict[str, str],
     bucket: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[World]:
     env = {
-        "DATASYNC_SUBNET_IDS": network.subnet_a,
+        "DATASYNC_SUBNET_IDS": restore_network.subnet_a,
         "DATASYNC_SECURITY_GROUP_ARN": "arn:aws:ec2:us-east-1:123456789012:security-group/sg-1",
         "EFS_ACCESS_ROLE_ARN": "arn:aws:iam::123456789012:role/datasync-efs",
         "DATASYNC_LOG_GROUP_ARN": "arn:aws:logs:us-east-1:123456789012:log-group:ds",
@@ -320,7 +320,9 @@ def world(
     )
     monkeypatch.setattr(transfer_module, "build_prepare_services", lambda: services)
     monkeypatch.setattr(transfer_module, "build_finalize_services", lambda: services)
-    yield World(registry_table, network, datasync, restores, registry, topic, bucket)
+    yield World(
+        registry_table, restore_network, datasync, restores, registry, topic, bucket
+    )
     load_settings.cache_clear()
 
 

@@ -128,16 +128,16 @@ class World:
 @pytest.fixture
 def world(
     registry_table: Any,
-    network: Network,
+    restore_network: Network,
     datasync: FakeDataSyncClient,
     registry: RegistryRepository,
     recorder: Recorder,
-    state_machine: str,
+    restore_state_machine: str,
     topic: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[World]:
     env = {
-        "DATASYNC_SUBNET_IDS": f"{network.subnet_b},{network.subnet_a}",
+        "DATASYNC_SUBNET_IDS": f"{restore_network.subnet_b},{restore_network.subnet_a}",
         "DATASYNC_SECURITY_GROUP_ARN": SG_ARN,
         "EFS_ACCESS_ROLE_ARN": ROLE_ARN,
         "IN_TRANSIT_ENCRYPTION": "TLS1_2",
@@ -158,18 +158,18 @@ def world(
         ),
         registry=registry,
         notifier=Notifier(topic["topic_arn"], boto3.client("sns", region_name=REGION)),
-        workflow=WorkflowGateway(state_machine),
+        workflow=WorkflowGateway(restore_state_machine),
     )
     monkeypatch.setattr(transfer_module, "build_prepare_services", lambda: services)
     monkeypatch.setattr(transfer_module, "build_finalize_services", lambda: services)
     yield World(
         registry_table,
-        network,
+        restore_network,
         datasync,
         registry,
         restores,
         recorder,
-        state_machine,
+        restore_state_machine,
         topic,
     )
     transfer_module.load_settings.cache_clear()
