@@ -24,12 +24,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class StartResult:
-    """What `start_restore` did."""
+    """What `start_restore` or `start_backup` did."""
 
     restore_id: str
     execution_arn: str | None
     started: bool
     """False when the restore had been started (or finished) already."""
+    finished: bool = False
+    """True when it had finished already (nothing was started or recorded)."""
 
 
 def record_skip(
@@ -78,43 +80,21 @@ def start_restore(
     """
     request = plan.request
     key = request.target.key
-    item = RestoreItem(
-        restore_id=request.restore_id,
-        trigger=request.trigger,
-        status="PENDING",
-        source=request.source,
-        target=request.target,
-        started_at=now,
-    )
-    if not restores.create_restore(item):
-        existing = restores.get_restore(key, request.restore_id)
-        if existing is not None and existing.is_terminal:
-            logger.info("Restore already finished; not started again")
-            return StartResult(request.restore_id, existing.execution_arn, started=False)
-    execution = workflow.start(request)
-    restores.set_execution(key, request.restore_id, execution.execution_arn)
+    result = _write_and_start(request, restores, workflow, now, "Restore")
+    if result.finished:
+        return result
     restores.set_profile_restore(
         key,
         request.target.generation,
         restore_id=request.restore_id,
         status="PENDING",
         reason=None,
-        execution_arn=execution.execution_arn,
+        execution_arn=result.execution_arn,
         started_at=now,
     )
     if request.trigger == "copy":
         restores.mark_copy_started(key, request.restore_id)
-    logger.info(
-        "Restore started" if not execution.already_started else "Restore was started already",
-        extra={
-            "restore_id": request.restore_id,
-            "execution_arn": execution.execution_arn,
-            "source": str(request.source),
-        },
-    )
-    return StartResult(
-        request.restore_id, execution.execution_arn, started=not execution.already_started
-    )
+    return result
 
 
 def start_backup(
@@ -131,6 +111,18 @@ def start_backup(
     """
     if not request.is_backup:
         raise ValueError(f"{request.restore_id} is not a backup (its target is not S3)")
+    return _write_and_start(request, restores, workflow, now, "Backup")
+
+
+def _write_and_start(
+    request: RestoreRequest,
+    restores: RestoreRepository,
+    workflow: WorkflowGateway,
+    now: datetime,
+    noun: str,
+) -> StartResult:
+    """The PENDING item (only if absent), then the execution (unless the item is finished
+    already), then its ARN on the item."""
     key = request.target.key
     item = RestoreItem(
         restore_id=request.restore_id,
@@ -144,8 +136,10 @@ def start_backup(
     if not restores.create_restore(item):
         existing = restores.get_restore(key, request.restore_id)
         if existing is not None and existing.is_terminal:
-            logger.info("Backup already finished; not started again")
-            return StartResult(request.restore_id, existing.execution_arn, started=False)
+            logger.info(f"{noun} already finished; not started again")
+            return StartResult(
+                request.restore_id, existing.execution_arn, started=False, finished=True
+            )
     execution = workflow.start(request)
     restores.set_execution(key, request.restore_id, execution.execution_arn)
     # Step Functions answers a repeated start of a running execution with success, so an
@@ -153,9 +147,9 @@ def start_backup(
     started_before = existing is not None and existing.execution_arn is not None
     started = not execution.already_started and not started_before
     logger.info(
-        "Backup started" if started else "Backup was started already",
+        f"{noun} started" if started else f"{noun} was started already",
         extra={
-            "backup_id": request.restore_id,
+            "restore_id": request.restore_id,
             "execution_arn": execution.execution_arn,
             "source": str(request.source),
         },
