@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from studio_recovery.config import load_settings
@@ -20,7 +18,6 @@ from studio_recovery.models.registry import Domain
 from studio_recovery.models.restore import RestoreRequest
 
 from tests.integration.restore_fixtures import (
-    STATE_MACHINE_NAME,
     T0,
     LambdaContextStub,
     executions,
@@ -33,27 +30,6 @@ if TYPE_CHECKING:
     from tests.integration.restore_fixtures import Recorder
 
 pytest_plugins = ("tests.integration.restore_fixtures",)
-
-
-@pytest.fixture
-def restore_state_machine(
-    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> str:
-    """As `restore_fixtures.state_machine` (moto records executions without running them),
-    defined here so the CLI fixtures' `restore_state_machine` never takes its place when both
-    fixture modules are loaded in one session."""
-    sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    arn = str(
-        sfn.create_state_machine(
-            name=STATE_MACHINE_NAME,
-            definition=json.dumps(
-                {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
-            ),
-            roleArn="arn:aws:iam::123456789012:role/sfn",
-        )["stateMachineArn"]
-    )
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    return arn
 
 
 BUCKET = "studio-recovery-backups-123456789012-us-east-1"
