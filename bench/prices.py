@@ -1,8 +1,9 @@
 """Public prices and the per-restore cost model of ours and of the original sample.
 
 Prices: AWS public pricing pages, us-east-1, on-demand, as quoted in issue 8 on
-2026-11-28 (Step Functions Standard, Lambda x86, DataSync, DynamoDB on-demand). Not
-re-checked online from here (no network); update them and the date together.
+2026-11-28 (Step Functions Standard, Lambda x86, DataSync, DynamoDB on-demand; S3 for the
+backups of issue 9). Not re-checked online from here (no network); update them and the
+date together.
 """
 
 from __future__ import annotations
@@ -18,6 +19,32 @@ DATASYNC_EFS_TO_EFS_PER_GB = 0.0125
 DYNAMODB_PER_WRITE = 1.25 / 1_000_000
 DYNAMODB_PER_READ = 0.25 / 1_000_000
 # SageMaker, DataSync and EFS control-plane API calls are not billed per call.
+
+# Backups to S3 (issue 9), same page date. DataSync Basic mode bills every GB it copies
+# between AWS storage services alike (EFS to S3 as EFS to EFS); no per-execution fee.
+DATASYNC_PER_GB = DATASYNC_EFS_TO_EFS_PER_GB
+S3_STORAGE_PER_GB_MONTH = {
+    "STANDARD": 0.023,  # first 50 TB
+    "STANDARD_IA": 0.0125,  # 30-day minimum, 128 KB minimum billable object size
+    "ONEZONE_IA": 0.01,
+    "INTELLIGENT_TIERING": 0.023,  # frequent tier; plus $0.0025 per 1,000 objects monitored
+    "GLACIER_IR": 0.004,  # 90-day minimum
+}
+S3_PUT_PER_REQUEST = 0.005 / 1_000
+"""PUT, COPY, POST and LIST into S3 Standard (DataSync writes STANDARD)."""
+S3_GET_PER_REQUEST = {
+    "STANDARD": 0.0004 / 1_000,  # GET, SELECT and all other requests (HEAD included)
+    "INTELLIGENT_TIERING": 0.0004 / 1_000,
+    "STANDARD_IA": 0.001 / 1_000,
+    "ONEZONE_IA": 0.001 / 1_000,
+    "GLACIER_IR": 0.01 / 1_000,
+}
+S3_TRANSITION_PER_REQUEST = {
+    "STANDARD_IA": 0.01 / 1_000,  # lifecycle transition requests into the class
+    "ONEZONE_IA": 0.01 / 1_000,
+    "INTELLIGENT_TIERING": 0.01 / 1_000,
+    "GLACIER_IR": 0.02 / 1_000,
+}
 
 # The original sample (DESIGN.md section 5), per restore:
 SAMPLE_LISTAPPS_INTERVAL_S = 300  # ListApps polled until the user opens Studio

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -192,3 +192,26 @@ def write_json(results: Results, path: Path) -> Path:
         json.dumps(to_json(results), indent=2, sort_keys=True, default=str) + "\n"
     )
     return path
+
+
+def keep_other_sections(results: Results, path: Path) -> None:
+    """Add the rows, details and part times of an earlier `path` for the sections this
+    (partial) run did not measure, so `--only` updates its own rows and keeps the rest."""
+    if not path.is_file():
+        return
+    earlier = json.loads(path.read_text())
+    measured = {row.section for row in results.rows}
+    names = {f.name for f in fields(Row)}
+    for data in earlier.get("rows", []):
+        if data.get("section") in measured:
+            continue
+        row = {k: v for k, v in data.items() if k in names}
+        goal = row.get("goal")
+        row["goal"] = Goal(**goal) if isinstance(goal, dict) else None
+        results.rows.append(Row(**row))
+    for key, value in earlier.get("details", {}).items():
+        results.details.setdefault(key, value)
+    seconds = results.meta.setdefault("part_seconds", {})
+    for part, spent in earlier.get("meta", {}).get("part_seconds", {}).items():
+        seconds.setdefault(part, spent)
+    results.meta["kept_from"] = earlier.get("meta", {}).get("started_at")

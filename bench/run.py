@@ -1,12 +1,13 @@
 """`make bench`: run every measurement on the offline sandbox, print one table, write
 bench/results.json.
 
-    .venv/bin/python -m bench.run [--only seeding,restore,cost,coldstart,deploy] [--quick]
+    .venv/bin/python -m bench.run [--only coldstart,seeding,deploy,restore,backup] [--quick]
 
 Each figure stands beside its baseline measured in the same run: this machine is noisy,
 so the ratios, not the absolute times, are the result. A missed goal is marked
 `GOAL MISSED` in the table and listed in the JSON; the exit code is 0 unless a part could
-not run at all (a missed goal is a finding, not a crash).
+not run at all (a missed goal is a finding, not a crash). A run of some parts only
+(`--only`) replaces their sections in the JSON file and keeps the others' rows.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bench import report
 from bench.report import Results
 
 REPO = Path(__file__).resolve().parents[1]
-PARTS = ("coldstart", "seeding", "deploy", "restore")
+PARTS = ("coldstart", "seeding", "deploy", "restore", "backup")
 
 
 def log(text: str) -> None:
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "seeding" in parts:
             _part(results, "seeding", lambda: _seeding(results, data_dir, args.quick))
-        if "deploy" in parts or "restore" in parts:
+        if {"deploy", "restore", "backup"} & set(parts):
             _part(
                 results,
                 "deploy+restore",
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
     results.meta["total_seconds"] = round(time.monotonic() - started, 1)
     results.meta["load_average_at_end"] = os.getloadavg()
+    if set(parts) != set(PARTS):
+        report.keep_other_sections(results, args.out)
     results.rows.sort(key=lambda row: row.section)  # stable: parts keep their order
     print(report.render_markdown(results.rows))
     print()
@@ -156,9 +159,17 @@ def _deployed(results: Results, data_dir: Path, args: Any, parts: list[str]) -> 
     probes.install()
     moto_fixes.install()
     with Sandbox(port=0, data_dir=data_dir / "deployed") as sandbox:
+        # The deploy rows only when asked for: other parts just need the module applied.
+        deploy_results = results if "deploy" in parts else Results()
         env = deploy.run(
-            results, sandbox.endpoint_url, args.zip, data_dir / "deployed", log
+            deploy_results, sandbox.endpoint_url, args.zip, data_dir / "deployed", log
         )
+        if (
+            "backup" in parts
+        ):  # first: the restore part's domains would be backed up too
+            from bench import backups
+
+            _part(results, "backup", lambda: backups.run(results, env, log))
         if "restore" in parts:
             n = args.restores or (20 if args.quick else restores.DEFAULT_RESTORES)
             big_mb = 16 if args.quick else 1024

@@ -8,11 +8,17 @@ from typing import Any
 
 from studio_recovery.sandbox.scenario import (
     TERMINAL_STATUSES,
+    BackupBucket,
     FileRecord,
     Home,
     Kind,
+    ScheduleRun,
+    backup_prefix_of,
+    compare_backed_up,
     compare_restored,
+    run_backup_schedule,
     snapshot,
+    wait_for_schedule_run,
     write_sample_home,
 )
 
@@ -154,3 +160,97 @@ def assert_failed_loudly(
     assert cause.lower() in message.lower(), message
     assert deployed.leftovers() == {"tasks": [], "locations": [], "access_points": []}
     return item
+
+
+# --------------------------------------------------------------------------- backups
+
+RESTORE_FIELDS = (
+    "replication_status",
+    "replication_reason",
+    "restore_id",
+    "execution_arn",
+    "bytes_written",
+    "files_transferred",
+    "restore_started_at",
+    "restore_ended_at",
+)
+"""The profile row's record of its last restore: a backup must never change it."""
+
+
+def backup_bucket(deployed: Deployed) -> BackupBucket:
+    """The module's backup bucket (the `backup_bucket_name` output)."""
+    name = deployed.outputs.get("backup_bucket_name")
+    assert name, f"the module has no backup bucket: outputs {sorted(deployed.outputs)}"
+    return BackupBucket(deployed.endpoint, str(name))
+
+
+_last_run = [0]
+
+
+def run_schedule(deployed: Deployed) -> ScheduleRun:
+    """Fire the backup schedule now, as EventBridge would; every run gets its own second
+    (a backup id carries the run's time to the second)."""
+    while int(time.time()) <= _last_run[0]:
+        time.sleep(0.1)
+    _last_run[0] = int(time.time())
+    function = deployed.outputs.get("backup_function_name")
+    assert function, (
+        f"the module has no backup function: outputs {sorted(deployed.outputs)}"
+    )
+    run = run_backup_schedule(deployed.endpoint, str(function))
+    assert run.result.get("started", 0) >= 0, run.result
+    return run
+
+
+def finish_schedule(deployed: Deployed, run: ScheduleRun) -> list[dict[str, Any]]:
+    """Every backup the run started, once they all ended; no DataSync resource left."""
+    items = wait_for_schedule_run(
+        deployed.endpoint, deployed.outputs["registry_table_name"], run
+    )
+    assert deployed.leftovers() == {"tasks": [], "locations": [], "access_points": []}
+    return items
+
+
+def backup_of(
+    items: list[dict[str, Any]], domain_name: str, kind: Kind, name: str
+) -> dict[str, Any]:
+    """The one backup among `items` of that profile."""
+    pk = f"PROFILE#{domain_name}#{kind}#{name}"
+    mine = [item for item in items if item["pk"] == pk]
+    assert len(mine) == 1, f"{kind} {name}: {len(mine)} backups in this run: {mine}"
+    return mine[0]
+
+
+def assert_backed_up(
+    deployed: Deployed,
+    seeded: Seeded,
+    item: dict[str, Any],
+    *,
+    trigger: str,
+    before: dict[str, FileRecord] | None = None,
+) -> str:
+    """The backup SUCCEEDED, is recorded as a backup of this directory, and its prefix
+    holds every file with its bytes, owner and permissions; returns the prefix."""
+    assert item["status"] == "SUCCEEDED", item
+    assert item["entity"] == "backup", item
+    assert item["sk"] == f"BACKUP#{item['restore_id']}", item
+    assert item["trigger"] == trigger, item
+    assert deployed.execution_status(str(item["execution_arn"])) == "SUCCEEDED"
+    bucket = backup_bucket(deployed)
+    prefix = backup_prefix_of(seeded.domain_name, seeded.home)
+    target = item["target"]
+    assert target["bucket"] == bucket.bucket, target
+    assert (target["efs_id"], str(target["uid"])) == (
+        seeded.home.efs_id,
+        str(seeded.home.uid),
+    ), target
+    assert item["source"]["uid"] == str(seeded.home.uid), item["source"]
+    snapshot_ = before if before is not None else seeded.before
+    assert compare_backed_up(snapshot_, bucket, prefix, seeded.home.uid) == []
+    assert item.get("ended_at"), item
+    return prefix
+
+
+def restore_fields(deployed: Deployed, seeded: Seeded) -> dict[str, Any]:
+    row = deployed.registry.profile(seeded.domain_name, seeded.kind, seeded.name) or {}
+    return {key: row.get(key) for key in RESTORE_FIELDS}

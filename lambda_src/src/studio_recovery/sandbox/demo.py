@@ -7,6 +7,9 @@
    restores and check every file byte for byte, with its permissions, owned by the new uid,
    and the file the new `user1` wrote kept.
 4. Delete the domain with Retain, create it again with the same name and profiles, check again.
+5. Backups to S3: run the backup schedule (as EventBridge would), delete the profiles (each
+   is backed up once more), delete the domain with Delete (its volume goes), create it
+   again: the files come back from the backups in S3, checked as before.
 
 Exits non-zero on any mismatch. Usage: python -m studio_recovery.sandbox.demo [--zip PATH]
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from studio_recovery.sandbox.scenario import (
+    BackupBucket,
     FileRecord,
     Home,
     Kind,
@@ -33,8 +37,12 @@ from studio_recovery.sandbox.scenario import (
     Studio,
     admin,
     apply_module,
+    backup_prefix_of,
+    compare_backed_up,
     compare_restored,
+    run_backup_schedule,
     snapshot,
+    wait_for_schedule_run,
     write_as_owner,
     write_sample_home,
 )
@@ -74,8 +82,13 @@ class Report:
 def _describe_restore(report: Report, kind: str, name: str, item: dict[str, Any]) -> None:
     source = item.get("source") or {}
     target = item.get("target") or {}
+    origin = (
+        f"backup {source.get('backup_id')} in s3://{source['bucket']}"
+        if source.get("bucket")
+        else f"/{source.get('uid')} on {source.get('efs_id')}"
+    )
     report.line(
-        f"{kind} {name}: {item.get('status')} from /{source.get('uid')} on {source.get('efs_id')}"
+        f"{kind} {name}: {item.get('status')} from {origin}"
         f" to /{target.get('uid')} on {target.get('efs_id')}: "
         f"{int(item.get('files_transferred', 0))} files, "
         f"{int(item.get('bytes_written', 0)) / 1e6:.1f} MB, "
@@ -129,6 +142,78 @@ def _recreate_and_check(
     return homes
 
 
+def _backups_scenario(
+    report: Report,
+    studio: Studio,
+    registry: Registry,
+    endpoint: str,
+    tf_output: Path,
+    outputs: dict[str, Any],
+    homes: dict[str, Home],
+) -> None:
+    """Scenario 3: the schedule backs up every home to S3; the domain is deleted with its
+    volume and created again; the files come back from S3."""
+    report.step(f"Scenario 3: backups to S3; delete domain {DOMAIN!r} with Delete, create it again")
+    function, bucket_name = outputs.get("backup_function_name"), outputs.get("backup_bucket_name")
+    if not function or not bucket_name:
+        report.fail("the module has no backups (backup_function_name/backup_bucket_name unset)")
+        return
+    bucket = BackupBucket(endpoint, str(bucket_name))
+    domain_id = next(iter(homes.values())).domain_id
+    before = {name: snapshot(home.path) for name, home in homes.items()}
+    run = run_backup_schedule(endpoint, str(function))
+    report.line(f"EventBridge schedule fired: backup function answered {run.result}")
+    for item in wait_for_schedule_run(endpoint, registry.table.name, run):
+        _describe_backup(report, item)
+    for kind, name in PROFILES:
+        prefix = backup_prefix_of(DOMAIN, homes[name])
+        problems = compare_backed_up(before[name], bucket, prefix, homes[name].uid)
+        for problem in problems:
+            report.fail(f"{kind} {name} backup: {problem}")
+        if not problems:
+            report.line(
+                f"{kind} {name}: s3://{bucket.bucket}/{prefix} holds all {len(before[name])} "
+                "entries, owner and permissions in the object metadata"
+            )
+    report.step("Deleting user1 and space1 (each is backed up once more), then the domain")
+    generations = {}
+    for kind, name in PROFILES:
+        generations[name] = int((registry.profile(DOMAIN, kind, name) or {})["generation"])
+        studio.delete(domain_id, kind, name)
+    for kind, name in PROFILES:
+        # The volume must outlive the deletion backups: wait for them before the domain goes.
+        item = registry.wait_for_backup(
+            DOMAIN, kind, name, trigger="deletion", generation=generations[name]
+        )
+        _describe_backup(report, item)
+        if item.get("status") != "SUCCEEDED":
+            report.fail(
+                f"{kind} {name}: deletion backup {item.get('status')}: {item.get('reason')}"
+            )
+    old_efs = studio.domain_efs(domain_id)
+    studio.delete_domain(domain_id, retain=False)
+    report.line(f"domain {domain_id} deleted with RetentionPolicy Delete: volume {old_efs} is gone")
+    domain_id = studio.create_domain(DOMAIN)
+    report.line(f"new domain {domain_id} on a new, empty volume {studio.domain_efs(domain_id)}")
+    _open_efs(report, endpoint, tf_output, domain_id)
+    _recreate_and_check(report, studio, registry, domain_id, before, 4, user_writes_first=False)
+    for kind, name in PROFILES:
+        item = registry.wait_for_restore(DOMAIN, kind, name, 4)
+        if not (item.get("source") or {}).get("bucket"):
+            report.fail(f"{kind} {name}: restored from {item.get('source')}, not from S3")
+
+
+def _describe_backup(report: Report, item: dict[str, Any]) -> None:
+    target = item.get("target") or {}
+    report.line(
+        f"{target.get('kind')} {target.get('name')} in {target.get('domain_name')}: "
+        f"{item.get('trigger')} backup {item.get('status')}: "
+        f"{int(item.get('files_transferred', 0))} files, "
+        f"{int(item.get('bytes_written', 0)) / 1e6:.1f} MB"
+        + (f" ({item['reason']})" if item.get("reason") else "")
+    )
+
+
 def _open_efs(report: Report, endpoint: str, tf_output: Path, domain_id: str) -> None:
     """What an admin runs once per new domain: let DataSync reach its home volume."""
     code, _output = admin(endpoint, tf_output, "open-efs", "--domain-id", domain_id)
@@ -152,6 +237,11 @@ def _print_registry(report: Report, registry: Registry) -> None:
                 report.line(
                     f"{item['pk']} {sk} uid={item.get('uid')} efs={item.get('efs_id')}"
                     f" deleted={item.get('deleted_at', '-')}"
+                )
+            elif sk.startswith("BACKUP#"):
+                report.line(
+                    f"{item['pk']} {sk} {item.get('trigger')} {item.get('status')}"
+                    f" files={item.get('files_transferred')} ended={item.get('ended_at', '-')}"
                 )
 
 
@@ -213,7 +303,10 @@ def run(zip_path: Path, data_dir: Path) -> int:
             f"retained volume {old_efs}"
         )
         _open_efs(report, endpoint, tf_output, domain_id)
-        _recreate_and_check(report, studio, registry, domain_id, before, 3, user_writes_first=False)
+        homes = _recreate_and_check(
+            report, studio, registry, domain_id, before, 3, user_writes_first=False
+        )
+        _backups_scenario(report, studio, registry, endpoint, tf_output, outputs, homes)
         _print_registry(report, registry)
         report.step("Tearing the sandbox down")
 
@@ -221,7 +314,10 @@ def run(zip_path: Path, data_dir: Path) -> int:
     if report.failures:
         print(f"\nDEMO FAILED after {elapsed:.0f} s: {len(report.failures)} mismatches", flush=True)
         return 1
-    print(f"\nDEMO PASSED in {elapsed:.0f} s: every file came back, nothing overwritten.")
+    print(
+        f"\nDEMO PASSED in {elapsed:.0f} s: every file came back (from EFS and from S3), "
+        "nothing overwritten."
+    )
     return 0
 
 

@@ -2,11 +2,13 @@
 
 moto matches events against rules but cannot deliver to Lambda or Step Functions
 targets. This module replaces `Rule.send_to_targets`: disabled rules never fire (as in
-AWS); Lambda targets are invoked asynchronously (the function's own retries and
-dead-letter queue apply) when the function's resource policy lets the rule invoke it;
-Step Functions targets start an execution; every other target type keeps moto's own
-delivery. A target that cannot be reached (missing, or not permitted) goes to the
-target's dead-letter queue after its retry policy, as EventBridge does.
+AWS), nor do schedule rules on events (the sandbox does not run schedules: a test invokes
+the target with a Scheduled Event, `scenario.run_backup_schedule`); Lambda targets are
+invoked asynchronously (the function's own retries and dead-letter queue apply) when the
+function's resource policy lets the rule invoke it; Step Functions targets start an
+execution; every other target type keeps moto's own delivery. A target that cannot be
+reached (missing, or not permitted) goes to the target's dead-letter queue after its
+retry policy, as EventBridge does.
 """
 
 from __future__ import annotations
@@ -141,6 +143,8 @@ def _deliver_with_retries(rule: Rule, target: dict[str, Any], event: dict[str, A
 def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
     if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
         return
+    if self.scheduled_expression and not self.event_pattern.get_pattern():
+        return  # a schedule rule fires on its schedule only; moto's empty pattern matches all
     ours = [t for t in self.targets if t["Arn"].split(":")[2] in _SANDBOX_SERVICES]
     others = [t for t in self.targets if t not in ours]
     if others:
