@@ -242,9 +242,10 @@ run "bucket_policy_denies_insecure_transport_and_other_keys" {
     condition = anytrue([
       for statement in data.aws_iam_policy_document.bucket.statement :
       statement.effect == "Deny" && toset(statement.actions) == toset(["s3:PutObject"]) &&
-      anytrue([for condition in statement.condition : condition.test == "StringNotEqualsIfExists" && condition.variable == "s3:x-amz-server-side-encryption-aws-kms-key-id" && toset(condition.values) == toset([var.kms_key_arn])])
+      anytrue([for condition in statement.condition : condition.test == "StringNotEquals" && condition.variable == "s3:x-amz-server-side-encryption-aws-kms-key-id" && toset(condition.values) == toset([var.kms_key_arn])]) &&
+      anytrue([for condition in statement.condition : condition.test == "Null" && condition.variable == "s3:x-amz-server-side-encryption-aws-kms-key-id" && toset(condition.values) == toset(["false"])])
     ])
-    error_message = "The bucket policy refuses uploads that ask for another KMS key."
+    error_message = "The bucket policy refuses uploads that ask for another KMS key (and only those: a plain upload gets the default key)."
   }
 
   assert {

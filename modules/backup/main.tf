@@ -159,8 +159,16 @@ data "aws_iam_policy_document" "bucket" {
       type        = "*"
       identifiers = ["*"]
     }
+    # Only when the upload names an encryption: one that names none gets the bucket's
+    # default (SSE-KMS with the module key). A negated operator alone would also match a
+    # missing header, and deny every plain upload (DataSync's, prepare's manifest).
     condition {
-      test     = "StringNotEqualsIfExists"
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["false"]
+    }
+    condition {
+      test     = "StringNotEquals"
       variable = "s3:x-amz-server-side-encryption"
       values   = ["aws:kms"]
     }
@@ -175,8 +183,16 @@ data "aws_iam_policy_document" "bucket" {
       type        = "*"
       identifiers = ["*"]
     }
+    # Only when the upload names an encryption: one that names none gets the bucket's
+    # default (SSE-KMS with the module key). A negated operator alone would also match a
+    # missing header, and deny every plain upload (DataSync's, prepare's manifest).
     condition {
-      test     = "StringNotEqualsIfExists"
+      test     = "Null"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = ["false"]
+    }
+    condition {
+      test     = "StringNotEquals"
       variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
       values   = [var.kms_key_arn]
     }

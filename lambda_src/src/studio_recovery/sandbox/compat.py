@@ -12,7 +12,8 @@ from AWS, found by applying `examples/sandbox` to the sandbox:
   (the provider waits for the attributes it set, ~25 s per queue, otherwise);
 - SageMaker: DescribeDomain reports `TagPropagation` (default `DISABLED`), and
   DescribeUserProfile/DescribeSpace omit empty settings objects, as AWS does; applied to
-  the JSON reply (:func:`fix_response`), whichever model answers.
+  the JSON reply (:func:`fix_response`), whichever model answers;
+- S3: bucket policy conditions evaluated as S3 does (`studio_recovery.sandbox.s3_policy`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.sqs.models import Queue
 from moto.stepfunctions.responses import StepFunctionResponse
+
+from studio_recovery.sandbox import s3_policy
 
 LOG = logging.getLogger(__name__)
 
@@ -178,6 +181,7 @@ def install() -> None:
     LambdaFunction.get_configuration = _get_configuration  # type: ignore[method-assign]
     LambdaFunction.update_configuration = _update_configuration  # type: ignore[method-assign]
     Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
+    s3_policy.install()
     _installed = True
 
 
@@ -198,4 +202,5 @@ def uninstall() -> None:
     LambdaFunction.get_configuration = _original_get_configuration  # type: ignore[method-assign]
     LambdaFunction.update_configuration = _original_update_configuration  # type: ignore[method-assign]
     Queue._set_attributes = _original_set_attributes  # type: ignore[method-assign]
+    s3_policy.uninstall()
     _installed = False
