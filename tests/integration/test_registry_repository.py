@@ -141,6 +141,28 @@ def test_a_late_delete_does_not_mark_a_newer_profile_row(
     assert profile.deleted_at is None
 
 
+def test_a_late_delete_in_the_recreations_second_marks_the_older_generation(
+    repo: RegistryRepository,
+) -> None:
+    """Deleted and recreated within one second (CloudTrail times are whole seconds), the
+    recreation processed first: the delete is the older generation's, not the new one's."""
+    _record(repo, USER1, "200001")
+    _record(repo, USER1, "200002", days=2)
+    marked = repo.mark_deleted(USER1, "d-abc", T0 + timedelta(days=2))
+    assert marked is not None
+    assert marked.generation == 1
+    assert [g.deleted_at is None for g in repo.list_generations(USER1)] == [False, True]
+
+
+def test_a_profile_deleted_in_its_creations_second_is_marked(
+    repo: RegistryRepository,
+) -> None:
+    _record(repo, USER1, "200001")
+    marked = repo.mark_deleted(USER1, "d-abc", T0)
+    assert marked is not None
+    assert marked.generation == 1
+
+
 def test_older_home_than_latest_is_not_recorded(repo: RegistryRepository) -> None:
     _record(repo, USER1, "200005", days=5)
     latest = _record(repo, USER1, "200001", days=1)

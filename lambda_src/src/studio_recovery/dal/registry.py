@@ -203,8 +203,13 @@ class RegistryRepository:
     def mark_deleted(
         self, key: ProfileKey, domain_id: str, deleted_at: datetime
     ) -> Generation | None:
-        """Mark deleted the latest live generation of `key` in `domain_id` created by
-        `deleted_at`, and the profile row when that generation is its current one.
+        """Mark deleted the latest live generation of `key` in `domain_id` created before
+        `deleted_at` (or, failing that, in its very second), and the profile row when that
+        generation is its current one.
+
+        CloudTrail times are whole seconds: a profile deleted and recreated within one
+        second, whose recreation is processed first, has two live generations created by
+        `deleted_at`; the delete is the older one's, the one created strictly before.
 
         Returns the generation marked, or None when there was nothing to mark (an unknown
         profile, or one already marked: a repeated delete is a no-op).
@@ -218,7 +223,8 @@ class RegistryRepository:
             if not live:
                 logger.info("Delete of a profile with no live generation: nothing to mark")
                 return None
-            target = live[-1]
+            strictly_before = [g for g in live if g.created_at < deleted_at]
+            target = (strictly_before or live)[-1]
             profile = self.get_profile(key)
             actions = [_mark_generation_deleted(target, deleted_at)]
             if profile is not None and profile.generation == target.generation:
