@@ -214,16 +214,19 @@ class RegistryRepository:
         Returns the generation marked, or None when there was nothing to mark (an unknown
         profile, or one already marked: a repeated delete is a no-op).
         """
+        deleted_second = deleted_at.replace(microsecond=0)  # the registry keeps whole seconds
         for attempt in range(MAX_CONFLICT_ATTEMPTS):
             live = [
                 g
                 for g in self.list_generations(key)
-                if g.domain_id == domain_id and g.deleted_at is None and g.created_at <= deleted_at
+                if g.domain_id == domain_id
+                and g.deleted_at is None
+                and g.created_at <= deleted_second
             ]
             if not live:
                 logger.info("Delete of a profile with no live generation: nothing to mark")
                 return None
-            strictly_before = [g for g in live if g.created_at < deleted_at]
+            strictly_before = [g for g in live if g.created_at < deleted_second]
             target = (strictly_before or live)[-1]
             profile = self.get_profile(key)
             actions = [_mark_generation_deleted(target, deleted_at)]
