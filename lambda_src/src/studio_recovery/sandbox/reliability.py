@@ -61,6 +61,10 @@ MAX_CONCURRENT_RESTORES = 10
 VARIABLES = {
     "max_concurrent_restores": str(MAX_CONCURRENT_RESTORES),
     "transfer_timeout_seconds": "300",
+    # The scenarios count restores and the DataSync calls of restores (issue 7). With
+    # backups on, every deletion also starts a backup that shares the slots and the faults;
+    # that interplay is not yet part of this table (see the README's reliability section).
+    "backups_enabled": "false",
 }
 WAIT_SCALE = 0.05
 """Step Functions Wait/Retry intervals run 20x faster; the workflow's arithmetic is unchanged."""
@@ -642,7 +646,7 @@ class Row:
 
 
 def _execution_targets(env: Env, since: float) -> Counter[tuple[str, str, str, int]]:
-    """SUCCEEDED executions per target (domain, kind, name, generation)."""
+    """SUCCEEDED restore executions per target (domain, kind, name, generation)."""
     sfn = env.client("stepfunctions")
     counts: Counter[tuple[str, str, str, int]] = Counter()
     for execution in _executions(env, since):
@@ -650,6 +654,8 @@ def _execution_targets(env: Env, since: float) -> Counter[tuple[str, str, str, i
             continue
         described = sfn.describe_execution(executionArn=execution["executionArn"])
         target = json.loads(described.get("input") or "{}").get("target") or {}
+        if "bucket" in target:  # a backup (its target is S3), not a restore
+            continue
         counts[
             (
                 str(target.get("domain_name")),
