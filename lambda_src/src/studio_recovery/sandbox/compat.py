@@ -13,7 +13,11 @@ from AWS, found by applying `examples/sandbox` to the sandbox:
 - SageMaker: DescribeDomain reports `TagPropagation` (default `DISABLED`), and
   DescribeUserProfile/DescribeSpace omit empty settings objects, as AWS does; applied to
   the JSON reply (:func:`fix_response`), whichever model answers;
-- S3: bucket policy conditions evaluated as S3 does (`studio_recovery.sandbox.s3_policy`).
+- S3: bucket policy conditions evaluated as S3 does (`studio_recovery.sandbox.s3_policy`);
+- DynamoDB: writes serialized (`_serialize_dynamodb_writes`). moto's TransactWriteItems
+  rolls a failed transaction back by restoring a copy of the whole table taken when it
+  began, which silently undid a write that another thread committed meanwhile (an e2e run
+  lost a recorded generation that way).
 """
 
 from __future__ import annotations
@@ -170,6 +174,41 @@ def prepare_service(service: str) -> None:
             SecurityGroupRule.description = property(_rule_description)  # type: ignore[method-assign,assignment]
 
 
+_DYNAMODB_WRITES = (
+    "transact_write_items",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_write_item",
+)
+_dynamodb_original: dict[str, Any] = {}
+_dynamodb_lock = threading.RLock()
+
+
+def _serialized(method: Any) -> Any:
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+def _serialize_dynamodb_writes() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _DYNAMODB_WRITES:
+        _dynamodb_original[name] = getattr(DynamoDBBackend, name)
+        setattr(DynamoDBBackend, name, _serialized(_dynamodb_original[name]))
+
+
+def _restore_dynamodb_writes() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name, method in _dynamodb_original.items():
+        setattr(DynamoDBBackend, name, method)
+    _dynamodb_original.clear()
+
+
 def install() -> None:
     """Apply every compatibility fix (once per process)."""
     global _installed
@@ -182,6 +221,7 @@ def install() -> None:
     LambdaFunction.update_configuration = _update_configuration  # type: ignore[method-assign]
     Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
     s3_policy.install()
+    _serialize_dynamodb_writes()
     _installed = True
 
 
@@ -203,4 +243,5 @@ def uninstall() -> None:
     LambdaFunction.update_configuration = _original_update_configuration  # type: ignore[method-assign]
     Queue._set_attributes = _original_set_attributes  # type: ignore[method-assign]
     s3_policy.uninstall()
+    _restore_dynamodb_writes()
     _installed = False
