@@ -30,6 +30,11 @@ SLOTS = int(E2E_VARIABLES["max_concurrent_restores"])
 FIGURES = REPO_ROOT / "build" / "e2e-figures"
 
 
+def _progress(started: float, what: str) -> None:
+    """A line per step of a long run (shown with `pytest -s`)."""
+    print(f"\n[{time.monotonic() - started:7.1f} s] {what}", flush=True)
+
+
 def _record(name: str, figures: dict[str, Any]) -> None:
     FIGURES.mkdir(parents=True, exist_ok=True)
     (FIGURES / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
@@ -96,15 +101,19 @@ def test_many_recreations_at_once_all_complete_within_the_quota(
     with TaskWatcher(deployed) as watcher:
         for name in names:
             deployed.studio.delete(domain_id, "user", name)
-        for name in names:
+        _progress(started, f"{RECREATIONS} deleted")
+        for index, name in enumerate(names, 1):
             deployed.studio.create(domain_id, "user", name)
             deployed.studio.open_app(domain_id, "user", name)
-        items = {
-            name: wait_restore(
+            if index % 50 == 0:
+                _progress(started, f"{index}/{RECREATIONS} recreated")
+        items = {}
+        for index, name in enumerate(names, 1):
+            items[name] = wait_restore(
                 deployed, domain, "user", name, 2, timeout=60 + 3 * RECREATIONS
             )
-            for name in names
-        }
+            if index % 50 == 0:
+                _progress(started, f"{index}/{RECREATIONS} restores ended")
     elapsed = time.monotonic() - started
 
     statuses = {name: item["status"] for name, item in items.items()}

@@ -17,7 +17,8 @@ from AWS, found by applying `examples/sandbox` to the sandbox:
 - DynamoDB: writes serialized (`_serialize_dynamodb_writes`). moto's TransactWriteItems
   rolls a failed transaction back by restoring a copy of the whole table taken when it
   began, which silently undid a write that another thread committed meanwhile (an e2e run
-  lost a recorded generation that way).
+  lost a recorded generation that way);
+- moto itself: per-request costs cut with the same answers (`studio_recovery.sandbox.moto_speed`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.sqs.models import Queue
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from studio_recovery.sandbox import s3_policy
+from studio_recovery.sandbox import moto_speed, s3_policy
 
 LOG = logging.getLogger(__name__)
 
@@ -221,6 +222,7 @@ def install() -> None:
     LambdaFunction.update_configuration = _update_configuration  # type: ignore[method-assign]
     Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
     s3_policy.install()
+    moto_speed.install()
     _serialize_dynamodb_writes()
     _installed = True
 
@@ -244,4 +246,5 @@ def uninstall() -> None:
     Queue._set_attributes = _original_set_attributes  # type: ignore[method-assign]
     s3_policy.uninstall()
     _restore_dynamodb_writes()
+    moto_speed.uninstall()
     _installed = False
