@@ -75,8 +75,16 @@ class RestoreCost:
             + self.dynamodb_reads * DYNAMODB_PER_READ
         )
 
+    def workflow_dollars(self) -> float:
+        """Everything but the copy: Step Functions, Lambda and DynamoDB."""
+        return self.dollars() - self.gb_copied * DATASYNC_EFS_TO_EFS_PER_GB
+
     def as_dict(self) -> dict[str, float]:
-        return {**asdict(self), "dollars": self.dollars()}
+        return {
+            **asdict(self),
+            "dollars": self.dollars(),
+            "workflow_dollars": self.workflow_dollars(),
+        }
 
 
 def original_sample_cost(

@@ -134,3 +134,13 @@ def test_requests_are_classified_by_service_and_operation(
     environ: dict[str, str], expected: tuple[str, str]
 ) -> None:
     assert probes.classify(environ) == expected
+
+
+def test_workflow_dollars_are_the_bill_without_the_copy() -> None:
+    cost = prices.original_sample_cost(
+        transfer_s=60, gb=1.0, lambda_seconds_per_invocation=0
+    )
+    assert cost.workflow_dollars() == pytest.approx(cost.dollars() - 0.0125)
+    assert cost.workflow_dollars() == pytest.approx(
+        49 * 0.025 / 1000 + 2 * 0.2 / 1e6 + 4 * 1.25 / 1e6
+    )
