@@ -87,16 +87,7 @@ def scheduled_backup(
         return BackupDecision(skip=BackupSkip.OPTED_OUT)
     if profile.efs_id in gone:
         return BackupDecision(skip=BackupSkip.VOLUME_GONE)
-    home = HomeLocation(
-        domain_id=profile.domain_id,
-        domain_name=profile.domain_name,
-        kind=profile.kind,
-        name=profile.name,
-        efs_id=profile.efs_id,
-        uid=profile.uid,
-        generation=profile.generation,
-    )
-    return BackupDecision(request=backup_request(home, bucket, at, "scheduled"))
+    return BackupDecision(request=backup_request(HomeLocation.of(profile), bucket, at, "scheduled"))
 
 
 def deletion_backup(

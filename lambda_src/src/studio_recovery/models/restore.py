@@ -30,6 +30,7 @@ from studio_recovery.models.registry import (
     Generation,
     Kind,
     Name,
+    Profile,
     ProfileKey,
     UtcDateTime,
 )
@@ -77,16 +78,16 @@ class HomeLocation(_Model):
         return (self.efs_id, self.uid)
 
     @classmethod
-    def of(cls, generation: Generation) -> Self:
-        """The location of a recorded generation."""
+    def of(cls, home: Generation | Profile) -> Self:
+        """The location of a recorded generation, or of a profile's current one."""
         return cls(
-            domain_id=generation.domain_id,
-            domain_name=generation.domain_name,
-            kind=generation.kind,
-            name=generation.name,
-            efs_id=generation.efs_id,
-            uid=generation.uid,
-            generation=generation.generation,
+            domain_id=home.domain_id,
+            domain_name=home.domain_name,
+            kind=home.kind,
+            name=home.name,
+            efs_id=home.efs_id,
+            uid=home.uid,
+            generation=home.generation,
         )
 
     def __str__(self) -> str:
