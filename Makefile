@@ -85,6 +85,10 @@ test: lint tf-check tf-test checkov test-py ## everything CI runs
 bench: $(VENV)/.installed build $(TF_RC) ## benchmarks on the sandbox (~10 min on 2 cores): one table, bench/results.json
 	$(PY) -m bench.run --zip $(ZIP)
 
+.PHONY: load
+load: $(VENV)/.installed build $(TF_RC) ## 300 recreations at once against the task quota, and a 1 GB restore (~15 min)
+	RUN_SLOW=1 $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/e2e/test_restore_load.py
+
 RELIABILITY_LOAD ?= 1000
 .PHONY: reliability
 reliability: $(VENV)/.installed build $(TF_RC) ## fault injection, load and invariants: one table row per scenario

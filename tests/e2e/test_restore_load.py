@@ -1,7 +1,7 @@
 """Many recreations at once against DataSync's 100-task quota, and the cost of one restore.
 
 `make test` recreates E2E_RECREATIONS profiles (default 24: more than the e2e module's 20
-transfer slots, so some wait their turn); `RUN_SLOW=1` (`make reliability`) recreates 300,
+transfer slots, so some wait their turn); `RUN_SLOW=1` (`make load`) recreates 300,
 as issue 5 asks. Figures are printed and written to build/e2e-figures/.
 """
 
@@ -90,12 +90,16 @@ def test_many_recreations_at_once_all_complete_within_the_quota(
     domain_id = new_domain(deployed, domain)
     names = [f"p{index:03d}" for index in range(RECREATIONS)]
     first: dict[str, Home] = {}
-    for name in names:
+    prepared = time.monotonic()
+    for index, name in enumerate(names, 1):
         deployed.studio.create(domain_id, "user", name)
         first[name] = deployed.studio.open_app(domain_id, "user", name)
         write_small_home(first[name])
+        if index % 50 == 0:
+            _progress(prepared, f"{index}/{RECREATIONS} created with a home")
     for name in names:
         deployed.registry.wait_for_generation(domain, "user", name, 1, timeout=120)
+    _progress(prepared, f"{RECREATIONS} recorded")
 
     started = time.monotonic()
     with TaskWatcher(deployed) as watcher:
@@ -140,7 +144,7 @@ def test_many_recreations_at_once_all_complete_within_the_quota(
 ONE_GB = 1024 * 1024 * 1024
 # The transition count does not depend on the size, only on the transfer's duration: `make
 # test` restores 64 MiB (writing and copying 1 GiB twice takes minutes on a 2-core
-# machine); RUN_SLOW=1 (`make reliability`) restores the full gigabyte.
+# machine); RUN_SLOW=1 (`make load`) restores the full gigabyte.
 BIG_HOME_BYTES = ONE_GB if RUN_SLOW else 64 * 1024 * 1024
 ORIGINAL_DESCRIBE_POLL_S = 30
 MODULE_DEFAULT_POLL_S = 60  # variables.tf poll_interval_seconds default
