@@ -581,15 +581,23 @@ def _restores(env: Env, target: Target) -> list[dict[str, Any]]:
     ]
 
 
-def _wait_terminal(env: Env, targets: list[Target], timeout: float) -> None:
+def _progress(started: float, what: str) -> None:
+    print(f"   [{time.monotonic() - started:6.0f} s] {what}", flush=True)
+
+
+def _wait_terminal(env: Env, targets: list[Target], timeout: float, started: float) -> None:
     deadline = time.monotonic() + timeout
     waiting = list(targets)
+    shown = time.monotonic()
     while waiting and time.monotonic() < deadline:
         waiting = [
             t
             for t in waiting
             if not any(i.get("status") in TERMINAL_STATUSES for i in _restores(env, t))
         ]
+        if waiting and time.monotonic() - shown >= 30:
+            _progress(started, f"{len(targets) - len(waiting)}/{len(targets)} restores ended")
+            shown = time.monotonic()
         time.sleep(1)
 
 
@@ -798,6 +806,7 @@ def run_scenario(env: Env, scenario: Scenario, index: int) -> Row:
     started = time.monotonic()
     try:
         targets = _seed(env, scenario, index)
+        _progress(started, f"{len(targets)} profiles and spaces created with a home")
         _settle(env, time.time() - 3600, timeout=60)
         since = time.time()
         events_before = env.tap.sent
@@ -808,8 +817,9 @@ def run_scenario(env: Env, scenario: Scenario, index: int) -> Row:
             scenario.recreate(env, targets)
         else:
             _recreate_all(env, targets)
+        _progress(started, "deleted and created again")
         scenario.during(env, targets)
-        _wait_terminal(env, targets, scenario.timeout)
+        _wait_terminal(env, targets, scenario.timeout, started)
         row.faults_fired = faults.registry.injected + len(_crashes) - fired_before
         _disarm(env)
         _settle(env, since)
