@@ -154,10 +154,9 @@ def _seeding(results: Results, data_dir: Path, quick: bool) -> None:
 def _deployed(results: Results, data_dir: Path, args: Any, parts: list[str]) -> None:
     from studio_recovery.sandbox.server import Sandbox
 
-    from bench import deploy, moto_fixes, probes, restores
+    from bench import deploy, probes, restores
 
     probes.install()
-    moto_fixes.install()
     with Sandbox(port=0, data_dir=data_dir / "deployed") as sandbox:
         # The deploy rows only when asked for: other parts just need the module applied.
         deploy_results = results if "deploy" in parts else Results()

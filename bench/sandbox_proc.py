@@ -20,10 +20,9 @@ def main(argv: list[str]) -> int:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     from studio_recovery.sandbox.server import Sandbox
 
-    from bench import moto_fixes, probes
+    from bench import probes
 
     probes.install()
-    moto_fixes.install()
     with Sandbox(port=0, data_dir=Path(argv[0])) as sandbox:
         print(sandbox.endpoint_url, flush=True)
         sys.stdin.read()  # until the parent closes our stdin

@@ -165,7 +165,7 @@ class Sandbox:
     def _start_server(self) -> Any:
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
         started_at = time.time()
 
@@ -173,12 +173,22 @@ class Sandbox:
             prepare_service(service)
             return create_backend_app(service)  # type: ignore[arg-type]
 
+        class _RequestHandler(WSGIRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                """werkzeug's access-log line, formatted only when it will be logged."""
+                access_log = logging.getLogger("werkzeug")
+                # NOTSET: werkzeug sets the level to INFO on its first line, and logs it.
+                if access_log.level == logging.NOTSET or access_log.isEnabledFor(logging.INFO):
+                    super().log_request(code, size)
+
         class _Server(ThreadedMotoServer):
             def _server_entry(self) -> None:
                 app = faults.FaultMiddleware(
                     SandboxApp(DomainDispatcherApplication(backend_app), started_at)
                 )
-                self._server = make_server(self._ip_address, self._port, app, True)
+                self._server = make_server(
+                    self._ip_address, self._port, app, True, request_handler=_RequestHandler
+                )
                 self._server_ready_event.set()
                 self._server.serve_forever()
 
