@@ -125,9 +125,11 @@ def test_seeding_through_the_real_gateway_follows_pages(
         stubber.add_response(
             "list_domains",
             {"Domains": [{"DomainId": "d-1", "DomainName": "demo"}], "NextToken": "p2"},
-            {},
+            {"MaxResults": 100},
         )
-        stubber.add_response("list_domains", {"Domains": []}, {"NextToken": "p2"})
+        stubber.add_response(
+            "list_domains", {"Domains": []}, {"MaxResults": 100, "NextToken": "p2"}
+        )
         stubber.add_response(
             "describe_domain",
             {"DomainId": "d-1", "DomainName": "demo", "HomeEfsFileSystemId": "fs-1"},
@@ -139,14 +141,16 @@ def test_seeding_through_the_real_gateway_follows_pages(
                 "UserProfiles": [{"DomainId": "d-1", "UserProfileName": "alice"}],
                 "NextToken": "u2",
             },
-            {"DomainIdEquals": "d-1"},
+            {"DomainIdEquals": "d-1", "MaxResults": 100},
         )
         stubber.add_response(
             "list_user_profiles",
             {"UserProfiles": [{"DomainId": "d-1", "UserProfileName": "bob"}]},
-            {"DomainIdEquals": "d-1", "NextToken": "u2"},
+            {"DomainIdEquals": "d-1", "MaxResults": 100, "NextToken": "u2"},
         )
-        stubber.add_response("list_spaces", {"Spaces": []}, {"DomainIdEquals": "d-1"})
+        stubber.add_response(
+            "list_spaces", {"Spaces": []}, {"DomainIdEquals": "d-1", "MaxResults": 100}
+        )
         for name, uid in (("alice", "200001"), ("bob", "200002")):
             stubber.add_response(
                 "describe_user_profile",
@@ -159,3 +163,22 @@ def test_seeding_through_the_real_gateway_follows_pages(
     assert (result["domains"], result["users"], result["recorded"]) == (1, 2, 2)
     assert [p.uid for p in repo.list_profiles("demo")] == ["200001", "200002"]
     seeder_module._registry.cache_clear()
+
+
+@pytest.mark.parametrize(("concurrency", "pool"), [("32", 32), ("4", 10)])
+def test_every_describe_thread_keeps_its_connection(
+    registry_table: Any, monkeypatch: pytest.MonkeyPatch, concurrency: str, pool: int
+) -> None:
+    monkeypatch.setenv("SEED_CONCURRENCY", concurrency)
+    seeder_module.load_settings.cache_clear()
+    seeder_module._sagemaker.cache_clear()
+    try:
+        gateway: Any = seeder_module._sagemaker()
+        config = gateway._client.meta.config
+        assert config.max_pool_connections == pool  # botocore keeps 10 by default
+        retries = {"mode": "standard", "total_max_attempts": 6}  # RETRY_CONFIG's
+        assert config.retries == retries
+        assert config.connect_timeout == 5
+    finally:
+        seeder_module._sagemaker.cache_clear()
+        seeder_module.load_settings.cache_clear()

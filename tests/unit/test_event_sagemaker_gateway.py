@@ -30,12 +30,12 @@ def test_list_domains_follows_every_page(
     stubber.add_response(
         "list_domains",
         {"Domains": [{"DomainId": "d-1", "DomainName": "one"}], "NextToken": "t1"},
-        {},
+        {"MaxResults": 100},
     )
     stubber.add_response(
         "list_domains",
         {"Domains": [{"DomainId": "d-2", "DomainName": "two", "Status": "InService"}]},
-        {"NextToken": "t1"},
+        {"MaxResults": 100, "NextToken": "t1"},
     )
     assert [d.domain_id for d in gateway.list_domains()] == ["d-1", "d-2"]
     stubber.assert_no_pending_responses()
@@ -51,7 +51,7 @@ def test_list_profiles_and_spaces_follow_every_page(
             "UserProfiles": [{"DomainId": "d-1", "UserProfileName": "a"}],
             "NextToken": "n",
         },
-        {"DomainIdEquals": "d-1"},
+        {"DomainIdEquals": "d-1", "MaxResults": 100},
     )
     stubber.add_response(
         "list_user_profiles",
@@ -60,12 +60,12 @@ def test_list_profiles_and_spaces_follow_every_page(
                 {"DomainId": "d-1", "UserProfileName": "b", "Status": "Deleting"}
             ]
         },
-        {"DomainIdEquals": "d-1", "NextToken": "n"},
+        {"DomainIdEquals": "d-1", "MaxResults": 100, "NextToken": "n"},
     )
     stubber.add_response(
         "list_spaces",
         {"Spaces": [{"DomainId": "d-1", "SpaceName": "s"}]},
-        {"DomainIdEquals": "d-1"},
+        {"DomainIdEquals": "d-1", "MaxResults": 100},
     )
     users = list(gateway.list_profiles("d-1", "user"))
     spaces = list(gateway.list_profiles("d-1", "space"))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from studio_recovery.dal.registry import BatchRecordResult
 from studio_recovery.dal.sagemaker import ProfileDescription
-from studio_recovery.logic.seeding import seed
+from studio_recovery.logic.seeding import WRITE_BATCH, seed
 from studio_recovery.models.errors import TransientAwsError
 from studio_recovery.models.registry import Domain, HomeDirectory, Kind, ProfileKey
 
@@ -147,3 +147,80 @@ def test_throttling_that_outlives_retries_fails_the_run() -> None:
     with pytest.raises(TransientAwsError):
         _seed(sagemaker, registry)
     assert registry.homes == []
+
+
+@dataclass
+class ThreadNotingRegistry(FakeSeedRegistry):
+    """Notes the batches and the threads the registry is called from."""
+
+    batches: list[int] = field(default_factory=list)
+    threads: set[str] = field(default_factory=set)
+    first_batch_written: threading.Event = field(default_factory=threading.Event)
+
+    def put_domain(self, domain: Domain) -> bool:
+        self.threads.add(threading.current_thread().name)
+        return super().put_domain(domain)
+
+    def batch_record(self, homes: Iterable[HomeDirectory]) -> BatchRecordResult:
+        self.threads.add(threading.current_thread().name)
+        homes = list(homes)
+        self.batches.append(len(homes))
+        self.first_batch_written.set()
+        return super().batch_record(homes)
+
+
+def test_homes_are_written_in_batches_from_one_writer_thread() -> None:
+    sagemaker = FakeSageMaker()
+    sagemaker.add_domain("d-1", "demo")
+    sagemaker.add_domain("d-2", "other")
+    for i in range(WRITE_BATCH + 30):
+        sagemaker.add_profile("d-1", "user", f"u{i}", str(200000 + i))
+    sagemaker.add_profile("d-2", "space", "s", "200999")
+    registry = ThreadNotingRegistry()
+
+    report = _seed(sagemaker, registry)
+
+    assert report["recorded"] == WRITE_BATCH + 31
+    assert registry.batches == [WRITE_BATCH, 30, 1]
+    assert len(registry.threads) == 1
+    assert registry.threads.pop().startswith("seed-write")
+    assert {d.domain_id for d in registry.domains} == {"d-1", "d-2"}
+
+
+def test_a_domain_is_written_while_the_next_one_is_described() -> None:
+    sagemaker = FakeSageMaker()
+    sagemaker.add_domain("d-1", "demo")
+    sagemaker.add_domain("d-2", "other")
+    sagemaker.add_profile("d-1", "user", "alice", "200001")
+    sagemaker.add_profile("d-2", "user", "bob", "200002")
+    registry = ThreadNotingRegistry()
+    describe = sagemaker.describe_profile
+    seen_written: list[bool] = []
+
+    def describe_after_first_write(
+        domain_id: str, kind: Kind, name: str
+    ) -> ProfileDescription:
+        if domain_id == "d-2":  # writes only after every describe: this would time out
+            seen_written.append(registry.first_batch_written.wait(timeout=5))
+        return describe(domain_id, kind, name)
+
+    sagemaker.describe_profile = describe_after_first_write  # type: ignore[method-assign]
+    report = _seed(sagemaker, registry)
+
+    assert seen_written == [True]
+    assert report["recorded"] == 2
+
+
+def test_a_failed_write_fails_the_run() -> None:
+    sagemaker = FakeSageMaker()
+    sagemaker.add_domain("d-1", "demo")
+    sagemaker.add_profile("d-1", "user", "alice", "200001")
+
+    class FailingRegistry(FakeSeedRegistry):
+        def batch_record(self, homes: Iterable[HomeDirectory]) -> BatchRecordResult:
+            raise TransientAwsError(
+                "registry transact_write_items: ThrottlingException"
+            )
+
+    with pytest.raises(TransientAwsError, match="ThrottlingException"):
+        _seed(sagemaker, FailingRegistry())

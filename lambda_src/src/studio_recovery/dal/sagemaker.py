@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
+from botocore.endpoint import MAX_POOL_CONNECTIONS
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
@@ -65,11 +67,18 @@ class ProfileSummary(_Described):
     status: str | None = None
 
 
+LIST_PAGE_SIZE = 100
+"""MaxResults of ListDomains, ListUserProfiles and ListSpaces: their largest (default 10)."""
+
+
 class SageMakerGateway:
     """The SageMaker calls of this library (one client, bounded retries)."""
 
-    def __init__(self, client: SageMakerClient | None = None) -> None:
-        self._client = client or boto3.client("sagemaker", config=RETRY_CONFIG)
+    def __init__(self, client: SageMakerClient | None = None, *, threads: int = 1) -> None:
+        """`threads`: how many threads share the gateway, each with a kept-alive connection
+        (botocore keeps 10; past that, each call of the extra threads opens a new one)."""
+        pool = Config(max_pool_connections=max(MAX_POOL_CONNECTIONS, threads))
+        self._client = client or boto3.client("sagemaker", config=RETRY_CONFIG.merge(pool))
 
     def describe_domain(self, domain_id: str) -> DomainDescription:
         """DescribeDomain: name, home EFS volume, status."""
@@ -148,7 +157,8 @@ class SageMakerGateway:
 
     def _pages(self, operation: str, action: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         paginator: Any = self._client.get_paginator(operation)  # type: ignore[call-overload]
-        pages = iter(paginator.paginate(**kwargs))
+        # SageMaker answers 10 per page unless asked: 100 (the most) cuts the round trips.
+        pages = iter(paginator.paginate(**kwargs, PaginationConfig={"PageSize": LIST_PAGE_SIZE}))
         while True:
             try:
                 with transient_aws_errors(f"SageMaker {action}"):

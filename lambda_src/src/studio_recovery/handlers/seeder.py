@@ -27,7 +27,7 @@ def _registry() -> SeedRegistry:
 
 @functools.cache
 def _sagemaker() -> SeedSource:
-    return SageMakerGateway()
+    return SageMakerGateway(threads=load_settings(SeederSettings).seed_concurrency)
 
 
 @logger.inject_lambda_context(clear_state=True)

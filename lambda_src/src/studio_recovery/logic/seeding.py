@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -28,6 +28,9 @@ from studio_recovery.observability import logger
 
 GONE_STATUSES = frozenset({"Deleting", "Delete_Failed", "Failed"})
 """Domain/profile statuses that have no home directory worth recording."""
+
+WRITE_BATCH = 100
+"""Homes per `batch_record` call: one BatchGetItem and two 50-profile transactions."""
 
 
 class SeedSource(Protocol):
@@ -92,29 +95,74 @@ def seed(
     """Record every domain of the region and every user profile and space in them.
 
     Describe calls run `concurrency` at a time; writes are batched by the registry, which
-    never overwrites an opt-out flag nor lowers a generation, so a rerun is safe.
+    never overwrites an opt-out flag nor lowers a generation, so a rerun is safe. Homes are
+    written WRITE_BATCH at a time, in order, on one writer thread, while the next ones are
+    described: the registry's round trips overlap the SageMaker ones. A failed write stops
+    the run (the writes not started are dropped; a rerun records them).
     """
     now = now or datetime.now(UTC)
     report = SeedReport()
-    homes: list[HomeDirectory] = []
     domains = list(sagemaker.list_domains())
     report.domains = len(domains)
-    for summary in domains:
-        domain = _record_domain(summary, sagemaker, registry, report, run_id, now)
-        if domain is not None:
-            homes += _domain_homes(domain, sagemaker, report, concurrency, run_id, now)
-    if homes:
-        result = registry.batch_record(homes)
-        report.recorded = result.recorded
-        report.skipped += [(str(key), reason) for key, reason in result.skipped]
+    with (
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="seed-describe") as pool,
+        _Writer(registry) as writer,
+    ):
+        for summary in domains:
+            writer.raise_failure()
+            domain = _record_domain(summary, sagemaker, writer, report, run_id, now)
+            if domain is not None:
+                _record_homes(domain, sagemaker, report, pool, writer, run_id, now)
+        for result in writer.results():
+            report.recorded += result.recorded
+            report.skipped += [(str(key), reason) for key, reason in result.skipped]
     logger.info("Seeding finished", extra=report.as_dict())
     return report
+
+
+class _Writer:
+    """The registry writes of one run, in order, on one thread of their own: the registry
+    (a boto3 resource, not thread-safe) is only ever used from that thread."""
+
+    def __init__(self, registry: SeedRegistry) -> None:
+        self._registry = registry
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-write")
+        self._writes: list[Future[SeedResult]] = []
+        self._domains: list[Future[bool]] = []
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        # On failure, writes not started yet are dropped: a rerun records them.
+        self._thread.shutdown(wait=True, cancel_futures=exc_type is not None)
+
+    def put_domain(self, domain: Domain) -> None:
+        self._domains.append(self._thread.submit(self._registry.put_domain, domain))
+
+    def record(self, homes: list[HomeDirectory]) -> None:
+        if homes:
+            self._writes.append(self._thread.submit(self._registry.batch_record, homes))
+
+    def raise_failure(self) -> None:
+        """Raise the error of a write that failed already, if any."""
+        futures: list[Future[Any]] = [*self._domains, *self._writes]
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                future.result()
+
+    def results(self) -> Iterator[SeedResult]:
+        """Each batch's result, once every write is done (raises a write's error)."""
+        for done in self._domains:
+            done.result()
+        for future in self._writes:
+            yield future.result()
 
 
 def _record_domain(
     summary: DomainDescription,
     sagemaker: SeedSource,
-    registry: SeedRegistry,
+    writer: _Writer,
     report: SeedReport,
     run_id: str,
     now: datetime,
@@ -146,40 +194,45 @@ def _record_domain(
     except ValidationError:
         report.skip(what, f"invalid domain name {described.domain_name!r}")
         return None
-    registry.put_domain(domain)
+    writer.put_domain(domain)
     return domain
 
 
-def _domain_homes(
+def _record_homes(
     domain: Domain,
     sagemaker: SeedSource,
     report: SeedReport,
-    concurrency: int,
+    pool: ThreadPoolExecutor,
+    writer: _Writer,
     run_id: str,
     now: datetime,
-) -> list[HomeDirectory]:
-    """Every profile and space of a domain, described in parallel."""
+) -> None:
+    """Describe every profile and space of a domain in parallel; hand them to the writer
+    WRITE_BATCH at a time, as they come."""
     summaries: list[ProfileSummary] = []
     try:
         for kind in ("user", "space"):
             summaries += list(sagemaker.list_profiles(domain.domain_id, kind))
     except ResourceGoneError:
         report.skip(f"domain {domain.domain_id}", "deleted while listing")
-        return []
+        return
     report.users += sum(1 for s in summaries if s.kind == "user")
     report.spaces += sum(1 for s in summaries if s.kind == "space")
 
     def describe(summary: ProfileSummary) -> HomeDirectory | str:
         return _describe_home(domain, summary, sagemaker, run_id, now)
 
-    homes: list[HomeDirectory] = []
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for summary, outcome in zip(summaries, pool.map(describe, summaries), strict=True):
-            if isinstance(outcome, str):
-                report.skip(f"{domain.domain_name}/{summary.kind}/{summary.name}", outcome)
-            else:
-                homes.append(outcome)
-    return homes
+    batch: list[HomeDirectory] = []
+    for summary, outcome in zip(summaries, pool.map(describe, summaries), strict=True):
+        if isinstance(outcome, str):
+            report.skip(f"{domain.domain_name}/{summary.kind}/{summary.name}", outcome)
+            continue
+        batch.append(outcome)
+        if len(batch) == WRITE_BATCH:
+            writer.raise_failure()
+            writer.record(batch)
+            batch = []
+    writer.record(batch)
 
 
 def _describe_home(
