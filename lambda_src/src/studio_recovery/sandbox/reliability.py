@@ -566,10 +566,9 @@ def _recreate_one(env: Env, target: Target, *, delete: bool) -> None:
 
 
 def _recreate_all(env: Env, targets: list[Target], *, delete: bool = True) -> None:
-    if delete:
-        for target in targets:  # all deleted first, then all created: "at once"
-            env.studio.delete(target.domain_id, target.kind, target.name)
     with ThreadPoolExecutor(max_workers=6) as pool:
+        if delete:  # all deleted first, then all created: "at once"
+            list(pool.map(lambda t: env.studio.delete(t.domain_id, t.kind, t.name), targets))
         list(pool.map(lambda t: _recreate_one(env, t, delete=False), targets))
 
 
