@@ -86,7 +86,7 @@ bench: $(VENV)/.installed build $(TF_RC) ## benchmarks on the sandbox (~10 min o
 	$(PY) -m bench.run --zip $(ZIP)
 
 .PHONY: load
-load: $(VENV)/.installed build $(TF_RC) ## 300 recreations at once against the task quota, and a 1 GB restore (~15 min)
+load: $(VENV)/.installed build $(TF_RC) ## 300 recreations at once against the task quota, and a restore of a 1 GB home
 	RUN_SLOW=1 $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/e2e/test_restore_load.py
 
 RELIABILITY_LOAD ?= 1000
