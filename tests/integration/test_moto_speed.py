@@ -8,39 +8,21 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.core.utils import method_names_from_class
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sagemaker.responses import SageMakerResponse
 from studio_recovery.sandbox import moto_speed
 
+TABLE = "studio-recovery-registry"  # the registry_table fixture's
+
 
 @pytest.fixture
-def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+def ddb(registry_table: Any) -> Iterator[Any]:
+    """A DynamoDB client on the registry table (pk, sk), with the speed fixes installed."""
     moto_speed.install()
     try:
-        with mock_aws():
-            client = boto3.client("dynamodb")
-            client.create_table(
-                TableName="t",
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            yield client
+        yield boto3.client("dynamodb", region_name="us-east-1")
     finally:
         moto_speed.uninstall()
 
@@ -53,7 +35,7 @@ def _error(call: Any, **kwargs: Any) -> str:
 
 def _put(pk: str, value: str, *, new: bool = True) -> dict[str, Any]:
     put: dict[str, Any] = {
-        "TableName": "t",
+        "TableName": TABLE,
         "Item": {"pk": {"S": pk}, "sk": {"S": "A"}, "v": {"S": value}},
     }
     if new:
@@ -62,7 +44,7 @@ def _put(pk: str, value: str, *, new: bool = True) -> dict[str, Any]:
 
 
 def _items(ddb: Any) -> dict[str, str]:
-    return {i["pk"]["S"]: i["v"]["S"] for i in ddb.scan(TableName="t")["Items"]}
+    return {i["pk"]["S"]: i["v"]["S"] for i in ddb.scan(TableName=TABLE)["Items"]}
 
 
 def test_a_successful_transaction_writes_every_item(ddb: Any) -> None:
@@ -91,7 +73,7 @@ def test_a_failed_transaction_does_not_undo_other_items(ddb: Any) -> None:
     """Only the items a transaction touches are put back: a row outside it stays as written
     (moto's own rollback restored a copy of the whole table)."""
     ddb.put_item(
-        TableName="t", Item={"pk": {"S": "other"}, "sk": {"S": "A"}, "v": {"S": "1"}}
+        TableName=TABLE, Item={"pk": {"S": "other"}, "sk": {"S": "A"}, "v": {"S": "1"}}
     )
     ddb.transact_write_items(TransactItems=[_put("c", "old")])
     with pytest.raises(ClientError):
@@ -115,12 +97,12 @@ def test_an_item_over_400_kb_is_still_refused(ddb: Any) -> None:
         "a": {"S": "x" * 300_000},
         "b": {"S": "y" * 110_000},
     }
-    assert _error(ddb.put_item, TableName="t", Item=big) == "ValidationException"
+    assert _error(ddb.put_item, TableName=TABLE, Item=big) == "ValidationException"
     ddb.put_item(
-        TableName="t",
+        TableName=TABLE,
         Item={"pk": {"S": "ok"}, "sk": {"S": "A"}, "a": {"S": "x" * 300_000}},
     )
-    item = ddb.get_item(TableName="t", Key={"pk": {"S": "ok"}, "sk": {"S": "A"}})[
+    item = ddb.get_item(TableName=TABLE, Key={"pk": {"S": "ok"}, "sk": {"S": "A"}})[
         "Item"
     ]
     assert item["a"]["S"] == "x" * 300_000
@@ -131,18 +113,22 @@ def test_a_condition_parsed_once_is_still_checked_per_item_and_per_value(
 ) -> None:
     key = {"sk": {"S": "A"}}
     new = {"ConditionExpression": "attribute_not_exists(pk)"}
-    ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, **key, "n": {"N": "1"}}, **new)
+    ddb.put_item(
+        TableName=TABLE, Item={"pk": {"S": "a"}, **key, "n": {"N": "1"}}, **new
+    )
     again = {
-        "TableName": "t",
+        "TableName": TABLE,
         "Item": {"pk": {"S": "a"}, **key, "n": {"N": "9"}},
         **new,
     }
     assert _error(ddb.put_item, **again) == "ConditionalCheckFailedException"
-    ddb.put_item(TableName="t", Item={"pk": {"S": "b"}, **key, "n": {"N": "1"}}, **new)
+    ddb.put_item(
+        TableName=TABLE, Item={"pk": {"S": "b"}, **key, "n": {"N": "1"}}, **new
+    )
 
     def put_if_n(value: str, n: str) -> dict[str, Any]:
         return {
-            "TableName": "t",
+            "TableName": TABLE,
             "Item": {"pk": {"S": "a"}, **key, "n": {"N": n}},
             "ConditionExpression": "n = :v",
             "ExpressionAttributeValues": {":v": {"N": value}},
@@ -152,9 +138,9 @@ def test_a_condition_parsed_once_is_still_checked_per_item_and_per_value(
         _error(ddb.put_item, **put_if_n("5", "2")) == "ConditionalCheckFailedException"
     )
     ddb.put_item(**put_if_n("1", "2"))  # same expression, other value: parsed anew
-    item = ddb.get_item(TableName="t", Key={"pk": {"S": "a"}, **key})["Item"]
+    item = ddb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, **key})["Item"]
     assert item["n"] == {"N": "2"}
-    put_b = {"Put": {"TableName": "t", "Item": {"pk": {"S": "b"}, **key}, **new}}
+    put_b = {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "b"}, **key}, **new}}
     assert (
         _error(ddb.transact_write_items, TransactItems=[put_b])
         == "TransactionCanceledException"
