@@ -153,17 +153,19 @@ def test_the_backend_for_a_host_is_looked_up_once_with_moto_s_answer(
     hosts = ["dynamodb.us-east-1.amazonaws.com", "sagemaker.us-east-1.amazonaws.com",
              "states.us-east-1.amazonaws.com", "s3", None]  # fmt: skip
     dispatcher = DomainDispatcherApplication(create_app=lambda backend: None)  # type: ignore[arg-type,return-value]
-    expected = {host: dispatcher.get_backend_for_host(host) for host in hosts}
-    assert expected["dynamodb.us-east-1.amazonaws.com"] == "dynamodb"
     moto_speed.install()
     try:
-        calls: list[str | None] = []
         original = moto_speed._original["get_backend_for_host"]
+        expected = {host: original(dispatcher, host) for host in hosts}
+        assert expected["dynamodb.us-east-1.amazonaws.com"] == "dynamodb"
+        calls: list[str | None] = []
 
         def counted(self: Any, host: str | None) -> Any:
             calls.append(host)
             return original(self, host)
 
+        # A sandbox of another test in this process may share the cache: start from none.
+        monkeypatch.setattr(moto_speed, "_backend_for_host", {})
         monkeypatch.setitem(moto_speed._original, "get_backend_for_host", counted)
         for _ in range(3):
             assert {
@@ -172,7 +174,17 @@ def test_the_backend_for_a_host_is_looked_up_once_with_moto_s_answer(
         assert sorted(calls, key=str) == sorted(hosts, key=str)
     finally:
         moto_speed.uninstall()
-    assert (
-        DomainDispatcherApplication.get_backend_for_host
-        is not moto_speed._cached_backend_for_host
-    )
+
+
+def test_installs_nest_and_each_uninstall_gives_back_what_it_found() -> None:
+    """A sandbox and a test may both install in one process: the inner uninstall keeps the
+    fixes the outer one still needs."""
+    before = DomainDispatcherApplication.get_backend_for_host
+    moto_speed.install()
+    patched = DomainDispatcherApplication.get_backend_for_host
+    moto_speed.install()
+    moto_speed.uninstall()
+    assert DomainDispatcherApplication.get_backend_for_host is patched
+    assert patched is moto_speed._cached_backend_for_host
+    moto_speed.uninstall()
+    assert DomainDispatcherApplication.get_backend_for_host is before

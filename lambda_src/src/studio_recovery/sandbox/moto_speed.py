@@ -33,6 +33,10 @@ from typing import Any
 
 _local = threading.local()
 _original: dict[str, Any] = {}
+_users = 0
+"""How many installs are live: one process may run a sandbox and a test that installs too
+(pytest-xdist mixes suites in one worker); moto gets its own code back after the last."""
+_users_lock = threading.Lock()
 
 
 # -- which backend serves a host -------------------------------------------------------
@@ -172,15 +176,21 @@ def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) 
 
 
 def install() -> None:
-    """Patch moto's dispatcher and DynamoDB backend (idempotent)."""
+    """Patch moto's dispatcher and DynamoDB backend; every call needs its `uninstall`."""
+    global _users
+    with _users_lock:
+        _users += 1
+        if _users == 1:
+            _patch()
+
+
+def _patch() -> None:
     from moto.core import responses as moto_responses
     from moto.dynamodb import models
     from moto.dynamodb.models import dynamo_type
     from moto.dynamodb.models import table as moto_table
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-    if _original:
-        return
     mod: Any = models
     responses: Any = moto_responses
     table: Any = moto_table
@@ -200,15 +210,24 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Give moto back its own code (other suites in the process may use plain moto)."""
+    """Give moto back its own code after the last install (other suites in the process may
+    use plain moto). An uninstall without an install does nothing."""
+    global _users
+    with _users_lock:
+        if _users == 0:
+            return
+        _users -= 1
+        if _users == 0:
+            _unpatch()
+
+
+def _unpatch() -> None:
     from moto.core import responses as moto_responses
     from moto.dynamodb import models
     from moto.dynamodb.models import dynamo_type
     from moto.dynamodb.models import table as moto_table
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-    if not _original:
-        return
     mod: Any = models
     responses: Any = moto_responses
     table: Any = moto_table
