@@ -1,11 +1,18 @@
-"""The benchmark's result model, goal checks, the table and the JSON file (no I/O besides
-`write_json`). Kept apart from the measurements so a unit test can drive it with fake
-numbers."""
+"""The benchmark's result model, goal checks, the table, the JSON file and the page
+docs/performance.md (no I/O besides `write_json` and `write_document`). Kept apart from the
+measurements so a unit test can drive it with fake numbers.
+
+    .venv/bin/python -m bench.report [--results bench/results.json] [--doc docs/performance.md]
+
+rewrites the page from a results file without measuring again."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import sys
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -199,19 +206,248 @@ def keep_other_sections(results: Results, path: Path) -> None:
     (partial) run did not measure, so `--only` updates its own rows and keeps the rest."""
     if not path.is_file():
         return
-    earlier = json.loads(path.read_text())
+    earlier = results_from_json(json.loads(path.read_text()))
     measured = {row.section for row in results.rows}
-    names = {f.name for f in fields(Row)}
-    for data in earlier.get("rows", []):
-        if data.get("section") in measured:
-            continue
-        row = {k: v for k, v in data.items() if k in names}
-        goal = row.get("goal")
-        row["goal"] = Goal(**goal) if isinstance(goal, dict) else None
-        results.rows.append(Row(**row))
-    for key, value in earlier.get("details", {}).items():
+    results.rows.extend(row for row in earlier.rows if row.section not in measured)
+    for key, value in earlier.details.items():
         results.details.setdefault(key, value)
     seconds = results.meta.setdefault("part_seconds", {})
-    for part, spent in earlier.get("meta", {}).get("part_seconds", {}).items():
+    for part, spent in earlier.meta.get("part_seconds", {}).items():
         seconds.setdefault(part, spent)
-    results.meta["kept_from"] = earlier.get("meta", {}).get("started_at")
+    results.meta["kept_from"] = earlier.meta.get("started_at")
+    results.meta["kept_from_command"] = earlier.meta.get("command")
+    results.meta["kept_from_seconds"] = earlier.meta.get("total_seconds")
+
+
+def results_from_json(data: dict[str, Any]) -> Results:
+    """The `Results` of a results file (the form `to_json` writes)."""
+    names = {f.name for f in fields(Row)}
+    rows = []
+    for item in data.get("rows", []):
+        row = {k: v for k, v in item.items() if k in names}
+        goal = row.get("goal")
+        row["goal"] = Goal(**goal) if isinstance(goal, dict) else None
+        rows.append(Row(**row))
+    return Results(
+        rows=rows,
+        details=dict(data.get("details", {})),
+        meta=dict(data.get("meta", {})),
+        errors=list(data.get("errors", [])),
+    )
+
+
+# The page `make bench` writes: fixed text around the measured part. Edit the text here;
+# the page itself is rewritten by every full run.
+DOC_HEAD = """\
+# Performance
+
+<!-- Written by `make bench` (bench/report.py) from the measured results: edit the text in
+bench/report.py, not here. `.venv/bin/python -m bench.report` rewrites it from
+bench/results.json. -->
+
+`make bench` applies the module to the offline sandbox and measures six things, each beside
+a baseline measured in the same run. This machine is shared and noisy (2 cores): read the
+**ratios**, not the absolute times. It prints the table below, writes `bench/results.json`
+(every figure, the raw counts per service and operation, the timings of each part) and
+rewrites this page. Reproduce with:
+
+```sh
+make bench            # = .venv/bin/python -m bench.run --zip build/lambda.zip
+.venv/bin/python -m bench.run --only seeding,coldstart   # parts: coldstart, seeding, deploy, restore, backup
+.venv/bin/python -m bench.run --quick                     # small sizes, ~5 min, to try the code
+```
+
+A run of some parts (`--only`) replaces their sections and keeps the others' rows from the
+previous `bench/results.json`; `--restores N` sets the mass-restore size. A `--quick` run
+does not rewrite this page. The whole run fits a 10-minute budget on this machine when it
+is quiet.
+"""
+
+DOC_RATIO = """\
+Ratio: how many times better ours is (baseline / ours), except where the baseline is a
+reference (cold start, zip size, ceiling, growth, second plan: ours / baseline).
+"""
+
+DOC_TAIL = """\
+## What each part measures, and against what
+
+1. **Seeding**: 10 domains x 500 (250 user profiles + 250 spaces each), 20 ms of latency
+   added to every SageMaker request by the sandbox (server side, per request thread). Ours:
+   `logic.seeding.seed` with the real DAL (`SageMakerGateway`, `RegistryRepository`),
+   `SEED_CONCURRENCY` 8 (the default). Baseline (`bench/baseline_seeder.py`): what the
+   original sample did: one ListDomains, sequential Describe calls, one PutItem per row
+   (listings paginated so that both record the same rows). The baseline is sequential, so
+   its time is linear in the rows by construction: it is measured on the first domain (500)
+   and scaled x10 to keep the run short. Growth: ours at 500, 1,000 and 5,000 profiles on a
+   fresh table each: time per profile stays flat (linear growth).
+   The profiles and spaces are created straight in the sandbox's SageMaker backend
+   (in-process, no CloudTrail event): through the API, 5,000 creations cost more than the
+   measurement. The seeding sandbox runs in its own process (`bench/sandbox_proc.py`), so
+   the seeders and the AWS stand-in do not share one interpreter.
+2. **Mass restore**: N user profiles with a small home each (the demo's files, no big
+   file) are recorded, deleted and then all recreated at once through the SageMaker API:
+   CloudTrail events, event Lambda, registry stream, stream Lambda, one workflow each.
+   **N = 60, not the issue's 300**, to keep `make bench` under 10 minutes: here each
+   restore polls DataSync in real time (10 s), so 60 take about two minutes. The issue's 300
+   at once are run by `make load` (tests/e2e/test_restore_load.py, the workflow's waits
+   compressed 20x; see [internals.md](internals.md#many-at-once-and-what-one-restore-costs)).
+   `max_concurrent_restores` is set to the module's default, 20, on the `prepare` function
+   (`examples/sandbox` pins 4). Measured: time until the last restore ended, the most
+   DataSync tasks alive at one moment (ListTasks polled every 0.25 s), CreateTask refusals,
+   tasks left behind. Baseline, on the same sandbox and its 100-task quota: the original
+   approach for the issue's 300 restores, two locations and a task per restore, never
+   deleted: 100 tasks stay forever and 200 restores are refused.
+3. **Cost of one restore** of a 1 GB home (a sparse file; the sandbox copies real bytes):
+   every request the sandbox served from the profile's recreation to the end of its
+   restore, by service and operation (a WSGI counter in `bench/probes.py`; the admin's
+   CreateUserProfile and the benchmark's own polling are not counted), Lambda invocations
+   (counted at the sandbox's Lambda runtime), and state transitions (states entered plus
+   task retries, from GetExecutionHistory). The restore part waits for the deleted
+   profile's backup to end before it counts, so that backup's tail stays out of the
+   window. The sandbox workflow polls every 10 s (the module's minimum); the comparison
+   rows use a 60 s transfer (1 GB, per the blog post) for both: ours with the module's
+   default 60 s poll (the measured poll loop re-counted), the original per its structure
+   (DESIGN.md section 5, `bench/prices.py`): ListApps every 300 s until the user opens
+   Studio (1 hour: 12 polls, 36 transitions), two CreateLocationEfs, CreateTask,
+   StartTaskExecution, DescribeTaskExecution every 30 s, write-back. Dollars at public
+   prices (`bench/prices.py`, Step Functions Standard $0.025 per 1,000 transitions, Lambda
+   $0.20 per million + GB-s at 256 MB and the measured durations, DataSync EFS to EFS
+   $0.0125 per GB, DynamoDB on demand $1.25 per million writes and $0.25 per million reads;
+   transactions count 2 units per item). DataSync's $0.0125/GB is ~98 % of both bills; ours
+   spends more on DynamoDB (registry, restore item, slot semaphore, idempotency) and two
+   more Lambda calls, fractions of a cent, and saves the ListApps polling. The original
+   cannot run 1,000 restores at all: the 101st hits the task quota.
+4. **Cold start**: the median of 10 fresh interpreters importing each handler module,
+   against `import boto3` alone (which every Python Lambda pays too), and the size of
+   `build/lambda.zip` against the build's 200 KiB budget. On this loaded machine these
+   medians move by 2x from run to run; compare the rows of one run only.
+5. **Deploy**: `terraform apply` of `examples/sandbox` (the real root module) on the
+   sandbox, its resource count, and a second plan (its time, and 0 changes).
+6. **Backup cost** (`--only backup`): an incremental backup of a scaled-down home on the
+   sandbox (250 files of 16 KiB, 2% rewritten: what it writes) and the workflow's own cost
+   per backup, then a 5 GB home with 2% of it rewritten every day priced at public
+   us-east-1 prices (S3 Standard $0.023/GB-month, Standard-IA $0.0125, PUT/LIST $0.005 per
+   1,000, GET/HEAD $0.0004 per 1,000 on Standard and $0.001 on IA, DataSync $0.0125/GB).
+   The baseline column is the same home with `backups.storage_class = "STANDARD"`.
+   Assumptions (`bench/backup_cost.py`): 256 KiB average file (20,480 files), a directory
+   per 10 files, the same 2% of files changes every day, earlier versions kept 35 days,
+   bucket key on (KMS negligible). DataSync's S3 requests per backup (one HEAD per object
+   to compare metadata, a LIST per 1,000, a PUT and a verify read per changed file) are
+   modelled: the sandbox cannot count what real DataSync sends.
+
+## Findings (2026-11-28)
+
+- **Seeding, the missed goal (4.4x, not 10x)**: on 2 cores the sandbox, not the seeder, is
+  the limit. The baseline mostly waits (20 ms of latency plus ~17 ms of CPU per row, ~37 ms
+  a row), while ours is CPU-bound: ~10 ms of CPU per profile between the client (botocore,
+  ~81 % of it) and moto (request parsing, Flask, response serialization), so on 2 cores
+  ours cannot go below ~5 ms a profile and the ratio here cannot exceed ~7x. Profiling
+  found and removed the sandbox's own waste (moto listing its package directory on every
+  request under one lock; re-parsing every condition; a quadratic item-size check): in runs
+  on the same day the baseline went from 40 to 37 ms a row and ours from 12.0 to 8.5 ms a
+  profile (3.3x before, 4.4x after). An earlier recorded 6.4x had a baseline slowed by
+  other jobs on the machine (102 ms a row). The seeder now writes 100 homes at a time on
+  one writer thread while the next are described, keeps a connection per describe thread
+  and lists 100 per page (SageMaker's default is 10). Against real AWS, latency-bound
+  rather than CPU-bound, 8 parallel Describes and one TransactWriteItems per 50 profiles
+  give ~8x on the reads plus the saved PutItem round trips.
+- **One restore's cost**: a first full run counted the tail of the deleted profile's
+  backup in the restore's window (5 Lambda invocations and 13 DataSync calls instead of 4
+  and 8); the restore part has waited for the deletion backups to end since.
+- **Backup storage class**: with DataSync's HEAD per object every day, moving current
+  objects to Standard-IA (the default, as the issue asks) costs more than it saves for
+  homes of many small files ($0.89 against $0.58 per user per month); set
+  `backups.storage_class = "STANDARD"` for such homes. Confirm the HEAD count with S3
+  request metrics in a real account before changing the default. Part 6 alone
+  (`.venv/bin/python -m bench.run --only backup`, 163 s, 2026-11-28T18:11Z, load average
+  0.5) gave the same figures but $0.006524 for the workflow per user per month.
+
+## Sandbox caveats the figures carry
+
+- moto's DynamoDB `TransactWriteItems` deep-copies the whole table once per item of the
+  transaction, which makes batched writes quadratic in the table size (a 5,000-profile
+  seeding took minutes). DynamoDB does nothing like that, so the sandbox patches it
+  (`studio_recovery/sandbox/moto_speed.py`: snapshot only the touched items, same
+  all-or-nothing result, tested in `tests/integration/test_moto_speed.py`).
+- Absolute times are those of moto on 2 shared cores; the restore throughput and the apply
+  time say nothing about AWS. The counts (requests, transitions, tasks, refusals) do not
+  depend on the machine.
+"""
+
+
+def describe_run(meta: dict[str, Any]) -> str:
+    """Which command measured the table, when, where and how long it took."""
+    text = f"Measured by `{meta.get('command', '?')}`, started {meta.get('started_at', '?')}"
+    where = [
+        f"Python {meta['python']}" if meta.get("python") else "",
+        meta.get("machine", ""),
+    ]
+    if any(where):
+        text += " (" + ", ".join(part for part in where if part) + ")"
+    if meta.get("total_seconds") is not None:
+        text += f": {fmt(meta['total_seconds'])} s in all"
+    text += "."
+    if meta.get("quick"):
+        text += " A quick run (`--quick`): small sizes, not comparable with a full run."
+    if meta.get("kept_from") is not None:
+        text += f" The sections it did not measure are kept from the run started {meta['kept_from']}"
+        earlier = [
+            f"`{meta['kept_from_command']}`" if meta.get("kept_from_command") else "",
+            f"{fmt(meta['kept_from_seconds'])} s"
+            if meta.get("kept_from_seconds") is not None
+            else "",
+        ]
+        if any(earlier):
+            text += " (" + ", ".join(part for part in earlier if part) + ")"
+        text += "."
+    seconds = meta.get("part_seconds") or {}
+    if seconds:
+        text += (
+            " Time per part: "
+            + ", ".join(f"{part} {fmt(spent)} s" for part, spent in seconds.items())
+            + "."
+        )
+    load = meta.get("load_average_at_end")
+    if load:
+        text += f" Load average at the end: {float(load[0]):.1f}."
+    return textwrap.fill(text, width=92, break_long_words=False, break_on_hyphens=False)
+
+
+def render_document(results: Results) -> str:
+    """docs/performance.md: the fixed text, the run, the table and the goals."""
+    parts = [
+        DOC_HEAD,
+        "## Latest results\n",
+        describe_run(results.meta) + "\n",
+        render_markdown(results.rows) + "\n",
+        DOC_RATIO,
+        f"**{summary(results)}.**\n",
+    ]
+    if results.errors:
+        parts.append(
+            "Parts that failed:\n\n" + "".join(f"- {e}\n" for e in results.errors)
+        )
+    parts.append(DOC_TAIL)
+    return "\n".join(parts)
+
+
+def write_document(results: Results, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_document(results))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite the page from a results file, without measuring."""
+    root = Path(__file__).resolve().parents[1]
+    parser = argparse.ArgumentParser(prog="bench.report", description=main.__doc__)
+    parser.add_argument("--results", type=Path, default=root / "bench" / "results.json")
+    parser.add_argument("--doc", type=Path, default=root / "docs" / "performance.md")
+    args = parser.parse_args(argv)
+    results = results_from_json(json.loads(args.results.read_text()))
+    print(write_document(results, args.doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

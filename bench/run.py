@@ -1,5 +1,5 @@
 """`make bench`: run every measurement on the offline sandbox, print one table, write
-bench/results.json.
+bench/results.json and docs/performance.md.
 
     .venv/bin/python -m bench.run [--only coldstart,seeding,deploy,restore,backup] [--quick]
 
@@ -7,7 +7,8 @@ Each figure stands beside its baseline measured in the same run: this machine is
 so the ratios, not the absolute times, are the result. A missed goal is marked
 `GOAL MISSED` in the table and listed in the JSON; the exit code is 0 unless a part could
 not run at all (a missed goal is a finding, not a crash). A run of some parts only
-(`--only`) replaces their sections in the JSON file and keeps the others' rows.
+(`--only`) replaces their sections in the JSON file and keeps the others' rows. The page
+docs/performance.md (`--doc`) is rewritten from the results, except by a `--quick` run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import logging
 import os
 import platform
+import shlex
 import shutil
 import sys
 import tempfile
@@ -67,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zip", type=Path, default=REPO / "build" / "lambda.zip")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
     parser.add_argument(
+        "--doc",
+        type=Path,
+        default=None,
+        help="the page to rewrite (default docs/performance.md; none for --quick)",
+    )
+    parser.add_argument(
         "--restores", type=int, default=None, help="mass-restore size N"
     )
     args = parser.parse_args(argv)
@@ -90,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     results = Results(
         meta={
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": "make bench"
-            if not argv and len(sys.argv) == 1
-            else " ".join(sys.argv),
+            "command": (
+                "python -m bench.run "
+                + shlex.join(sys.argv[1:] if argv is None else argv)
+            ).strip(),
             "python": platform.python_version(),
             "machine": f"{platform.machine()}, {_cpus()} CPUs",
             "quick": args.quick,
@@ -129,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     print(report.summary(results))
     print(f"total {results.meta['total_seconds']:.0f} s; results in {args.out}")
     report.write_json(results, args.out)
+    doc = args.doc or (None if args.quick else REPO / "docs" / "performance.md")
+    if doc is not None:
+        print(f"page rewritten: {report.write_document(results, doc)}")
     return 1 if results.errors else 0
 
 
