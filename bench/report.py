@@ -290,7 +290,8 @@ DOC_TAIL = """\
    **N = 60, not the issue's 300**, to keep `make bench` under 10 minutes: here each
    restore polls DataSync in real time (10 s), so 60 take about two minutes. The issue's 300
    at once are run by `make load` (tests/e2e/test_restore_load.py, the workflow's waits
-   compressed 20x; see [internals.md](internals.md#many-at-once-and-what-one-restore-costs)).
+   compressed 20x; on 2026-11-28: 300 of 300 SUCCEEDED in 517 s, at most 7 tasks alive, 0
+   refusals; see [internals.md](internals.md#many-at-once-and-what-one-restore-costs)).
    `max_concurrent_restores` is set to the module's default, 20, on the `prepare` function
    (`examples/sandbox` pins 4). Measured: time until the last restore ended, the most
    DataSync tasks alive at one moment (ListTasks polled every 0.25 s), CreateTask refusals,
