@@ -17,3 +17,18 @@ output "access_role_name" {
   description = "Name of the role DataSync assumes to reach the bucket."
   value       = aws_iam_role.access.name
 }
+
+output "backup_function_name" {
+  description = "Name of the function that starts the scheduled backups."
+  value       = module.function.function_name
+}
+
+output "schedule_rule_name" {
+  description = "Name of the EventBridge rule that runs the backup function on its schedule."
+  value       = aws_cloudwatch_event_rule.schedule.name
+}
+
+output "schedule_rule_arn" {
+  description = "ARN of the EventBridge rule that runs the backup function on its schedule."
+  value       = aws_cloudwatch_event_rule.schedule.arn
+}
