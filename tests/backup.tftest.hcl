@@ -259,33 +259,17 @@ run "bucket_policy_denies_insecure_transport_and_other_keys" {
   }
 }
 
-run "datasync_role_is_trusted_by_datasync_of_this_account_only" {
+run "datasync_role_is_named_for_the_bucket" {
   command = plan
 
   module {
     source = "./modules/backup"
   }
 
+  # Its trust (DataSync of this account and region only) is modules/datasync_role's,
+  # tested in tests/shared_modules.tftest.hcl.
   assert {
-    condition = (
-      one(one(data.aws_iam_policy_document.access_assume.statement).principals).type == "Service" &&
-      toset(one(one(data.aws_iam_policy_document.access_assume.statement).principals).identifiers) == toset(["datasync.amazonaws.com"])
-    )
-    error_message = "Only DataSync may assume the bucket access role."
-  }
-
-  assert {
-    condition = toset([
-      for condition in one(data.aws_iam_policy_document.access_assume.statement).condition : "${condition.test} ${condition.variable} ${join(",", condition.values)}"
-      ]) == toset([
-      "StringEquals aws:SourceAccount 123456789012",
-      "ArnLike aws:SourceArn arn:aws:datasync:us-east-1:123456789012:*",
-    ])
-    error_message = "The trust is bounded by this account and DataSync resources of this region (confused deputy)."
-  }
-
-  assert {
-    condition     = aws_iam_role.access.name == "sr-test-datasync-s3"
+    condition     = module.access_role.role_name == "sr-test-datasync-s3" && output.access_role_name == "sr-test-datasync-s3"
     error_message = "The role is named <name_prefix>-datasync-s3."
   }
 }
@@ -532,17 +516,17 @@ run "prepare_may_create_s3_locations_and_write_manifests" {
 
   assert {
     condition = (
-      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "ListBackupVersions"]) == toset([var.backup.bucket_arn]) &&
-      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "ListBackupVersions"]) == toset(["s3:ListBucketVersions"]) &&
-      anytrue([for condition in one([for statement in data.aws_iam_policy_document.prepare.statement : statement if statement.sid == "ListBackupVersions"]).condition : condition.variable == "s3:prefix" && toset(condition.values) == toset(["homes/*"])])
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.resources if statement.sid == "ListBackupVersions"]) == toset([var.backup.bucket_arn]) &&
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.actions if statement.sid == "ListBackupVersions"]) == toset(["s3:ListBucketVersions"]) &&
+      anytrue([for condition in one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement if statement.sid == "ListBackupVersions"]).condition : condition.variable == "s3:prefix" && toset(condition.values) == toset(["homes/*"])])
     )
     error_message = "prepare may list the versions under homes/ of the backup bucket only."
   }
 
   assert {
     condition = (
-      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "WriteRestoreManifests"]) == toset(["${var.backup.bucket_arn}/manifests/*"]) &&
-      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "WriteRestoreManifests"]) == toset(["s3:PutObject"])
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.resources if statement.sid == "WriteRestoreManifests"]) == toset(["${var.backup.bucket_arn}/manifests/*"]) &&
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.actions if statement.sid == "WriteRestoreManifests"]) == toset(["s3:PutObject"])
     )
     error_message = "prepare may write objects under manifests/ only."
   }
@@ -590,6 +574,11 @@ run "backups_off_plan_no_backup_resources" {
     ])
     error_message = "With backups off prepare gets no S3 permissions."
   }
+
+  assert {
+    condition     = length(data.aws_iam_policy_document.prepare_backups) == 0 && length(local.functions["prepare"].policy_jsons) == 2
+    error_message = "With backups off prepare gets no backup statements."
+  }
 }
 
 run "backups_on_need_the_bucket" {
@@ -622,7 +611,7 @@ run "root_backs_up_by_default" {
   }
 
   override_resource {
-    target          = module.backup[0].aws_iam_role.access
+    target          = module.backup[0].module.access_role.aws_iam_role.this
     override_during = plan
     values = {
       arn = "arn:aws:iam::123456789012:role/sr-test-datasync-s3"

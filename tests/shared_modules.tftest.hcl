@@ -1,5 +1,6 @@
-# The internal modules every part uses: a Lambda function with its role, log group and base
-# policy (modules/lambda_function), and an encrypted TLS-only queue (modules/queue).
+# The internal modules the parts share: a Lambda function with its role, log group and base
+# policy (modules/lambda_function), an encrypted TLS-only queue (modules/queue), and a role
+# DataSync assumes (modules/datasync_role).
 
 mock_provider "aws" {
   source          = "./tests/tf_fixtures/mocks"
@@ -249,5 +250,47 @@ run "queue_without_senders_only_denies" {
   assert {
     condition     = [for statement in data.aws_iam_policy_document.this.statement : statement.sid] == ["DenyInsecureTransport"]
     error_message = "Without senders the queue policy only denies insecure transport."
+  }
+}
+
+################################################################################
+# modules/datasync_role
+################################################################################
+
+run "datasync_role_is_trusted_by_datasync_of_this_account_only" {
+  command = plan
+
+  module {
+    source = "./modules/datasync_role"
+  }
+
+  variables {
+    name        = "sr-test-datasync-s3"
+    description = "A role under test"
+    policy_json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+  }
+
+  assert {
+    condition = (
+      one(data.aws_iam_policy_document.assume.statement).sid == "DataSyncAssumeRole" &&
+      one(one(data.aws_iam_policy_document.assume.statement).principals).type == "Service" &&
+      toset(one(one(data.aws_iam_policy_document.assume.statement).principals).identifiers) == toset(["datasync.amazonaws.com"])
+    )
+    error_message = "Only DataSync may assume the role."
+  }
+
+  assert {
+    condition = toset([
+      for condition in one(data.aws_iam_policy_document.assume.statement).condition : "${condition.test} ${condition.variable} ${join(",", condition.values)}"
+      ]) == toset([
+      "StringEquals aws:SourceAccount 123456789012",
+      "ArnLike aws:SourceArn arn:aws:datasync:us-east-1:123456789012:*",
+    ])
+    error_message = "The trust is bounded by this account and DataSync resources of this region (confused deputy)."
+  }
+
+  assert {
+    condition     = aws_iam_role.this.name == "sr-test-datasync-s3" && aws_iam_role_policy.this.name == "sr-test-datasync-s3" && aws_iam_role_policy.this.policy == var.policy_json
+    error_message = "The role and its one inline policy share its name; the policy is the caller's."
   }
 }

@@ -10,12 +10,12 @@ output "bucket_arn" {
 
 output "access_role_arn" {
   description = "ARN of the role DataSync assumes to reach the bucket (BucketAccessRoleArn)."
-  value       = aws_iam_role.access.arn
+  value       = module.access_role.role_arn
 }
 
 output "access_role_name" {
   description = "Name of the role DataSync assumes to reach the bucket."
-  value       = aws_iam_role.access.name
+  value       = module.access_role.role_name
 }
 
 output "backup_function_name" {

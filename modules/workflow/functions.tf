@@ -30,7 +30,7 @@ locals {
       environment = {
         DATASYNC_SUBNET_IDS           = join(",", var.datasync_subnet_ids)
         DATASYNC_SECURITY_GROUP_ARN   = aws_security_group.datasync.arn
-        EFS_ACCESS_ROLE_ARN           = aws_iam_role.efs_access.arn
+        EFS_ACCESS_ROLE_ARN           = module.efs_access_role.role_arn
         IN_TRANSIT_ENCRYPTION         = var.in_transit_encryption ? "TLS1_2" : "NONE"
         HOME_GID                      = tostring(var.home_gid)
         DATASYNC_LOG_GROUP_ARN        = aws_cloudwatch_log_group.datasync.arn
@@ -40,8 +40,11 @@ locals {
         BACKUP_BUCKET_ACCESS_ROLE_ARN = local.backup_bucket_access_role_arn
       }
       # Removes what an earlier attempt of the same restore left behind.
-      policy_jsons = [data.aws_iam_policy_document.prepare.json, data.aws_iam_policy_document.cleanup.json]
-      async        = false
+      policy_jsons = concat(
+        [data.aws_iam_policy_document.prepare.json, data.aws_iam_policy_document.cleanup.json],
+        data.aws_iam_policy_document.prepare_backups[*].json,
+      )
+      async = false
     }
     finalize = {
       name        = "${var.name_prefix}-finalize"

@@ -52,55 +52,21 @@ data "aws_iam_policy_document" "prepare" {
     resources = ["${local.datasync_arn_prefix}:location/*"]
   }
 
-  statement {
-    sid       = "PassEfsAccessRoleToDataSync"
-    actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.efs_access.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["datasync.amazonaws.com"]
-    }
-  }
-
-  # Backups (EFS -> S3) and restores from a backup (S3 -> EFS, with a manifest).
+  # The roles DataSync assumes: the EFS access role, and with backups the bucket's.
   dynamic "statement" {
-    for_each = local.backup_enabled ? [var.backup] : []
+    for_each = merge(
+      { PassEfsAccessRoleToDataSync = module.efs_access_role.role_arn },
+      local.backup_enabled ? { PassBackupAccessRoleToDataSync = var.backup.bucket_access_role_arn } : {},
+    )
     content {
-      sid       = "PassBackupAccessRoleToDataSync"
+      sid       = statement.key
       actions   = ["iam:PassRole"]
-      resources = [statement.value.bucket_access_role_arn]
+      resources = [statement.value]
       condition {
         test     = "StringEquals"
         variable = "iam:PassedToService"
         values   = ["datasync.amazonaws.com"]
       }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.backup_enabled ? [var.backup] : []
-    content {
-      # The versions of a backed-up directory, to pick those of a point in time.
-      sid       = "ListBackupVersions"
-      actions   = ["s3:ListBucketVersions"]
-      resources = [statement.value.bucket_arn]
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["homes/*"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.backup_enabled ? [var.backup] : []
-    content {
-      # The DataSync manifest of a restore from a backup (encrypted with the module's key,
-      # which UseModuleKey allows).
-      sid       = "WriteRestoreManifests"
-      actions   = ["s3:PutObject"]
-      resources = ["${statement.value.bucket_arn}/manifests/*"]
     }
   }
 
@@ -133,18 +99,55 @@ data "aws_iam_policy_document" "prepare" {
   }
 }
 
+# Backups (EFS -> S3) and restores from a backup (S3 -> EFS, with a manifest): prepare only.
+data "aws_iam_policy_document" "prepare_backups" {
+  count = local.backup_enabled ? 1 : 0
+
+  statement {
+    sid = "ListBackupVersions"
+    # The versions of a backed-up directory, to pick those of a point in time.
+    actions   = ["s3:ListBucketVersions"]
+    resources = [var.backup.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["homes/*"]
+    }
+  }
+
+  statement {
+    sid = "WriteRestoreManifests"
+    # The DataSync manifest of a restore from a backup (encrypted with the module's key,
+    # which UseModuleKey allows).
+    actions   = ["s3:PutObject"]
+    resources = ["${var.backup.bucket_arn}/manifests/*"]
+  }
+}
+
 # Deleting a restore's DataSync task, locations and access point (prepare and finalize).
 # They are created per restore at run time, so they are named by account-and-region
 # pattern and, where AWS supports it, only when they carry the module's tag.
 data "aws_iam_policy_document" "cleanup" {
-  statement {
-    sid       = "DeleteOwnDataSyncTasksAndLocations"
-    actions   = ["datasync:DeleteTask", "datasync:DeleteLocation", "datasync:DescribeTask"]
-    resources = ["${local.datasync_arn_prefix}:task/*", "${local.datasync_arn_prefix}:location/*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/${local.managed_tag_key}"
-      values   = [local.managed_tag_value]
+  dynamic "statement" {
+    for_each = {
+      DeleteOwnDataSyncTasksAndLocations = {
+        actions   = ["datasync:DeleteTask", "datasync:DeleteLocation", "datasync:DescribeTask"]
+        resources = ["${local.datasync_arn_prefix}:task/*", "${local.datasync_arn_prefix}:location/*"]
+      }
+      DeleteOwnAccessPoints = {
+        actions   = ["elasticfilesystem:DeleteAccessPoint"]
+        resources = ["${local.efs_arn_prefix}:access-point/*"]
+      }
+    }
+    content {
+      sid       = statement.key
+      actions   = statement.value.actions
+      resources = statement.value.resources
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/${local.managed_tag_key}"
+        values   = [local.managed_tag_value]
+      }
     }
   }
 
@@ -160,17 +163,6 @@ data "aws_iam_policy_document" "cleanup" {
     # Task executions carry no tags: named by pattern under this account's tasks.
     actions   = ["datasync:DescribeTaskExecution", "datasync:CancelTaskExecution"]
     resources = ["${local.datasync_arn_prefix}:task/*/execution/*"]
-  }
-
-  statement {
-    sid       = "DeleteOwnAccessPoints"
-    actions   = ["elasticfilesystem:DeleteAccessPoint"]
-    resources = ["${local.efs_arn_prefix}:access-point/*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/${local.managed_tag_key}"
-      values   = [local.managed_tag_value]
-    }
   }
 
   statement {

@@ -78,3 +78,13 @@ moved {
   from = aws_cloudwatch_log_group.function["finalize"]
   to   = module.function["finalize"].aws_cloudwatch_log_group.this
 }
+
+moved {
+  from = aws_iam_role.efs_access
+  to   = module.efs_access_role.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.efs_access
+  to   = module.efs_access_role.aws_iam_role_policy.this
+}

@@ -65,5 +65,5 @@ output "datasync_log_group_arn" {
 
 output "efs_access_role_arn" {
   description = "ARN of the role DataSync assumes to mount the volumes through access points."
-  value       = aws_iam_role.efs_access.arn
+  value       = module.efs_access_role.role_arn
 }
