@@ -180,17 +180,13 @@ module "registry" {
   tags                        = var.tags
 }
 
-module "alarms" {
-  source = "./modules/alarms"
+module "notifications" {
+  source = "./modules/notifications"
 
-  name_prefix         = var.name_prefix
-  kms_key_arn         = local.kms_key_arn
-  alarm_email         = var.alarm_email
-  state_machine_arn   = module.workflow.state_machine_arn
-  function_names      = merge(module.event_capture.function_names, module.workflow.function_names)
-  queue_names         = merge(module.event_capture.queue_names, module.workflow.queue_names)
-  registry_table_name = module.registry.registry_table_name
-  tags                = var.tags
+  name_prefix = var.name_prefix
+  kms_key_arn = local.kms_key_arn
+  alarm_email = var.alarm_email
+  tags        = var.tags
 }
 
 module "event_capture" {
@@ -210,19 +206,6 @@ module "event_capture" {
   tags                      = var.tags
 }
 
-module "backup" {
-  source = "./modules/backup"
-  count  = var.backups.enabled ? 1 : 0
-
-  name_prefix     = var.name_prefix
-  kms_key_arn     = local.kms_key_arn
-  retention_days  = var.backups.retention_days
-  transition_days = var.backups.transition_days
-  storage_class   = var.backups.storage_class
-  force_destroy   = var.backups.force_destroy
-  tags            = var.tags
-}
-
 module "workflow" {
   source = "./modules/workflow"
 
@@ -233,9 +216,7 @@ module "workflow" {
   registry_table_name           = module.registry.registry_table_name
   registry_table_arn            = module.registry.registry_table_arn
   registry_stream_arn           = module.registry.registry_stream_arn
-  idempotency_table_name        = module.registry.idempotency_table_name
-  idempotency_table_arn         = module.registry.idempotency_table_arn
-  notification_topic_arn        = module.alarms.notification_topic_arn
+  notification_topic_arn        = module.notifications.notification_topic_arn
   vpc_id                        = var.vpc_id
   datasync_subnet_ids           = var.datasync_subnet_ids
   studio_efs_security_group_ids = var.studio_efs_security_group_ids
@@ -248,12 +229,46 @@ module "workflow" {
   in_transit_encryption         = var.in_transit_encryption
   home_gid                      = var.home_gid
   stream_filter_enabled         = var.stream_filter_enabled
+  # The bucket the transfers write and read, and the schedule that may send to the failure
+  # queue (modules/backup in turn starts executions of this workflow).
   backup = {
     enabled                = var.backups.enabled
-    schedule_expression    = var.backups.schedule_expression
     bucket_name            = one(module.backup[*].bucket_name)
     bucket_arn             = one(module.backup[*].bucket_arn)
     bucket_access_role_arn = one(module.backup[*].access_role_arn)
+    schedule_rule_arn      = one(module.backup[*].schedule_rule_arn)
   }
   tags = var.tags
+}
+
+module "backup" {
+  source = "./modules/backup"
+  count  = var.backups.enabled ? 1 : 0
+
+  name_prefix         = var.name_prefix
+  kms_key_arn         = local.kms_key_arn
+  retention_days      = var.backups.retention_days
+  transition_days     = var.backups.transition_days
+  storage_class       = var.backups.storage_class
+  force_destroy       = var.backups.force_destroy
+  schedule_expression = var.backups.schedule_expression
+  lambda              = local.lambda
+  log_retention_days  = var.log_retention_days
+  registry_table_name = module.registry.registry_table_name
+  registry_table_arn  = module.registry.registry_table_arn
+  state_machine_arn   = module.workflow.state_machine_arn
+  failure_queue_arn   = module.workflow.failure_queue_arn
+  tags                = var.tags
+}
+
+module "alarms" {
+  source = "./modules/alarms"
+
+  name_prefix            = var.name_prefix
+  notification_topic_arn = module.notifications.notification_topic_arn
+  state_machine_arn      = module.workflow.state_machine_arn
+  function_names         = merge(module.event_capture.function_names, module.workflow.function_names, { for backup in module.backup : "backup" => backup.backup_function_name })
+  queue_names            = merge(module.event_capture.queue_names, module.workflow.queue_names)
+  registry_table_name    = module.registry.registry_table_name
+  tags                   = var.tags
 }

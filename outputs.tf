@@ -60,7 +60,7 @@ output "datasync_security_group_arn" {
 
 output "notification_topic_arn" {
   description = "ARN of the SNS topic that receives alarms and failed restores."
-  value       = module.alarms.notification_topic_arn
+  value       = module.notifications.notification_topic_arn
 }
 
 output "event_dead_letter_queue_url" {
@@ -105,5 +105,5 @@ output "backup_bucket_arn" {
 
 output "backup_function_name" {
   description = "Name of the Lambda function that starts the scheduled backups, or null when backups are off."
-  value       = module.workflow.backup_function_name
+  value       = one(module.backup[*].backup_function_name)
 }

@@ -1,4 +1,4 @@
-# The alarms submodule: notification topic, alarms, dashboard.
+# The alarms submodule: alarms and dashboard (the topic is modules/notifications).
 
 mock_provider "aws" {
   source          = "./tests/tf_fixtures/mocks"
@@ -6,10 +6,10 @@ mock_provider "aws" {
 }
 
 variables {
-  name_prefix         = "sr-test"
-  kms_key_arn         = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  state_machine_arn   = "arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore"
-  registry_table_name = "sr-test-registry"
+  name_prefix            = "sr-test"
+  notification_topic_arn = "arn:aws:sns:us-east-1:123456789012:sr-test-notifications"
+  state_machine_arn      = "arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore"
+  registry_table_name    = "sr-test-registry"
   function_names = {
     event    = "sr-test-event"
     seeder   = "sr-test-seeder"
@@ -20,41 +20,6 @@ variables {
   queue_names = {
     event_dlq       = "sr-test-event-dlq"
     stream_failures = "sr-test-stream-failures"
-  }
-}
-
-run "topic_is_encrypted_and_has_no_subscription_by_default" {
-  command = plan
-
-  module {
-    source = "./modules/alarms"
-  }
-
-  assert {
-    condition     = aws_sns_topic.this.kms_master_key_id == var.kms_key_arn
-    error_message = "The topic must be encrypted with the module's key."
-  }
-
-  assert {
-    condition     = length(aws_sns_topic_subscription.email) == 0
-    error_message = "No alarm_email must plan no subscription."
-  }
-}
-
-run "email_subscription_when_asked" {
-  command = plan
-
-  module {
-    source = "./modules/alarms"
-  }
-
-  variables {
-    alarm_email = "ml-platform@example.com"
-  }
-
-  assert {
-    condition     = length(aws_sns_topic_subscription.email) == 1 && aws_sns_topic_subscription.email[0].protocol == "email" && aws_sns_topic_subscription.email[0].endpoint == "ml-platform@example.com"
-    error_message = "alarm_email must plan one email subscription."
   }
 }
 
@@ -83,7 +48,7 @@ run "alarms_cover_workflow_functions_and_queues" {
   assert {
     condition = alltrue([
       for alarm in concat(values(aws_cloudwatch_metric_alarm.workflow), values(aws_cloudwatch_metric_alarm.function_errors), values(aws_cloudwatch_metric_alarm.queue_messages)) :
-      alarm.alarm_actions == toset([aws_sns_topic.this.arn])
+      alarm.alarm_actions == toset([var.notification_topic_arn]) && alarm.ok_actions == toset([var.notification_topic_arn])
     ])
     error_message = "Every alarm must notify the topic."
   }
@@ -92,18 +57,4 @@ run "alarms_cover_workflow_functions_and_queues" {
     condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) >= 4
     error_message = "The dashboard must show restores and failures."
   }
-}
-
-run "alarm_email_is_validated" {
-  command = plan
-
-  module {
-    source = "./modules/alarms"
-  }
-
-  variables {
-    alarm_email = "not-an-email"
-  }
-
-  expect_failures = [var.alarm_email]
 }

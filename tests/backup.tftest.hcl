@@ -1,5 +1,6 @@
-# Backups to S3: the bucket and DataSync's role (modules/backup), the backup function, its
-# schedule and the deletion stream filter (modules/workflow), and the root `backups` input.
+# Backups to S3: the bucket, DataSync's role, the backup function and its schedule
+# (modules/backup), what the workflow does with them (modules/workflow: grants, variables,
+# the deletion stream filter, the failure queue), and the root `backups` input.
 
 mock_provider "aws" {
   source          = "./tests/tf_fixtures/mocks"
@@ -11,15 +12,8 @@ variables {
   name_prefix = "sr-test"
   kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 
-  # modules/workflow
-  registry_table_name    = "sr-test-registry"
-  registry_table_arn     = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry"
-  registry_stream_arn    = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry/stream/2026-11-28T00:00:00.000"
-  idempotency_table_name = "sr-test-idempotency"
-  idempotency_table_arn  = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-idempotency"
-  notification_topic_arn = "arn:aws:sns:us-east-1:123456789012:sr-test-notifications"
-  vpc_id                 = "vpc-0123456789abcdef0"
-  datasync_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+  registry_table_name = "sr-test-registry"
+  registry_table_arn  = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry"
   lambda = {
     package_path     = "build/lambda.zip"
     source_code_hash = "bW9jaw=="
@@ -28,11 +22,22 @@ variables {
     layer_arns       = []
     log_level        = "INFO"
   }
+
+  # modules/backup
+  state_machine_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore"
+  failure_queue_arn = "arn:aws:sqs:us-east-1:123456789012:sr-test-stream-failures"
+
+  # modules/workflow
+  registry_stream_arn    = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry/stream/2026-11-28T00:00:00.000"
+  notification_topic_arn = "arn:aws:sns:us-east-1:123456789012:sr-test-notifications"
+  vpc_id                 = "vpc-0123456789abcdef0"
+  datasync_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
   backup = {
     enabled                = true
     bucket_name            = "sr-test-backups-123456789012-us-east-1"
     bucket_arn             = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
     bucket_access_role_arn = "arn:aws:iam::123456789012:role/sr-test-datasync-s3"
+    schedule_rule_arn      = "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup"
   }
 
   # the root module
@@ -254,33 +259,17 @@ run "bucket_policy_denies_insecure_transport_and_other_keys" {
   }
 }
 
-run "datasync_role_is_trusted_by_datasync_of_this_account_only" {
+run "datasync_role_is_named_for_the_bucket" {
   command = plan
 
   module {
     source = "./modules/backup"
   }
 
+  # Its trust (DataSync of this account and region only) is modules/datasync_role's,
+  # tested in tests/shared_modules.tftest.hcl.
   assert {
-    condition = (
-      one(one(data.aws_iam_policy_document.access_assume.statement).principals).type == "Service" &&
-      toset(one(one(data.aws_iam_policy_document.access_assume.statement).principals).identifiers) == toset(["datasync.amazonaws.com"])
-    )
-    error_message = "Only DataSync may assume the bucket access role."
-  }
-
-  assert {
-    condition = toset([
-      for condition in one(data.aws_iam_policy_document.access_assume.statement).condition : "${condition.test} ${condition.variable} ${join(",", condition.values)}"
-      ]) == toset([
-      "StringEquals aws:SourceAccount 123456789012",
-      "ArnLike aws:SourceArn arn:aws:datasync:us-east-1:123456789012:*",
-    ])
-    error_message = "The trust is bounded by this account and DataSync resources of this region (confused deputy)."
-  }
-
-  assert {
-    condition     = aws_iam_role.access.name == "sr-test-datasync-s3"
+    condition     = module.access_role.role_name == "sr-test-datasync-s3" && output.access_role_name == "sr-test-datasync-s3"
     error_message = "The role is named <name_prefix>-datasync-s3."
   }
 }
@@ -333,19 +322,15 @@ run "datasync_role_reaches_only_this_bucket" {
   }
 }
 
-################################################################################
-# modules/workflow with backups on and off
-################################################################################
-
 run "backup_function_and_schedule" {
   command = plan
 
   module {
-    source = "./modules/workflow"
+    source = "./modules/backup"
   }
 
   override_resource {
-    target          = aws_cloudwatch_event_rule.backup
+    target          = aws_cloudwatch_event_rule.schedule
     override_during = plan
     values = {
       arn = "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup"
@@ -354,9 +339,9 @@ run "backup_function_and_schedule" {
 
   assert {
     condition = (
-      aws_lambda_function.this["backup"].function_name == "sr-test-backup" &&
-      aws_lambda_function.this["backup"].handler == "studio_recovery.handlers.backup.handler" &&
-      aws_lambda_function.this["backup"].timeout == 300 &&
+      module.function.function_name == "sr-test-backup" &&
+      local.function.handler == "studio_recovery.handlers.backup.handler" &&
+      local.function.timeout == 300 &&
       output.backup_function_name == "sr-test-backup"
     )
     error_message = "The backup function follows docs/internals.md (name, handler) with a 300 s timeout."
@@ -364,52 +349,32 @@ run "backup_function_and_schedule" {
 
   assert {
     condition = (
-      aws_lambda_function.this["backup"].environment[0].variables["STATE_MACHINE_ARN"] == "arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore" &&
-      aws_lambda_function.this["backup"].environment[0].variables["BACKUP_BUCKET_NAME"] == var.backup.bucket_name &&
-      aws_lambda_function.this["backup"].environment[0].variables["REGISTRY_TABLE_NAME"] == var.registry_table_name &&
-      aws_lambda_function.this["backup"].environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "studio-recovery"
+      module.function.function_environment["STATE_MACHINE_ARN"] == "arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore" &&
+      module.function.function_environment["BACKUP_BUCKET_NAME"] == "sr-test-backups-123456789012-us-east-1" &&
+      module.function.function_environment["REGISTRY_TABLE_NAME"] == var.registry_table_name &&
+      module.function.function_environment["POWERTOOLS_SERVICE_NAME"] == "studio-recovery"
     )
     error_message = "The backup function gets STATE_MACHINE_ARN, BACKUP_BUCKET_NAME and the common variables."
   }
 
   assert {
-    condition = (
-      aws_lambda_function.this["stream"].environment[0].variables["BACKUP_BUCKET_NAME"] == var.backup.bucket_name &&
-      aws_lambda_function.this["prepare"].environment[0].variables["BACKUP_BUCKET_NAME"] == var.backup.bucket_name &&
-      aws_lambda_function.this["prepare"].environment[0].variables["BACKUP_BUCKET_ACCESS_ROLE_ARN"] == var.backup.bucket_access_role_arn
-    )
-    error_message = "stream and prepare learn the bucket (and prepare DataSync's role for it)."
-  }
-
-  assert {
-    condition     = aws_cloudwatch_event_rule.backup[0].schedule_expression == "rate(1 day)" && aws_cloudwatch_event_target.backup[0].arn == aws_lambda_function.this["backup"].arn
+    condition     = aws_cloudwatch_event_rule.schedule.schedule_expression == "rate(1 day)" && aws_cloudwatch_event_target.schedule.arn == module.function.function_arn
     error_message = "A daily schedule rule targets the backup function by default."
   }
 
   assert {
-    condition     = aws_cloudwatch_event_target.backup[0].dead_letter_config[0].arn == aws_sqs_queue.failure.arn && aws_cloudwatch_event_target.backup[0].retry_policy[0].maximum_retry_attempts > 0
+    condition     = aws_cloudwatch_event_target.schedule.dead_letter_config[0].arn == var.failure_queue_arn && aws_cloudwatch_event_target.schedule.retry_policy[0].maximum_retry_attempts > 0
     error_message = "The schedule target retries and keeps undelivered events in the failure queue."
   }
 
   assert {
     condition = (
-      aws_lambda_permission.backup[0].principal == "events.amazonaws.com" &&
-      aws_lambda_permission.backup[0].source_arn == "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup" &&
-      aws_lambda_permission.backup[0].function_name == "sr-test-backup"
+      aws_lambda_permission.schedule.principal == "events.amazonaws.com" &&
+      aws_lambda_permission.schedule.source_arn == "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup" &&
+      aws_lambda_permission.schedule.function_name == "sr-test-backup" &&
+      output.schedule_rule_arn == "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup"
     )
     error_message = "Only the schedule rule may invoke the backup function."
-  }
-
-  assert {
-    condition = contains(flatten([
-      for statement in data.aws_iam_policy_document.failure.statement : [for condition in statement.condition : tolist(condition.values) if condition.variable == "aws:SourceArn"]
-    ]), "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup")
-    error_message = "The failure queue accepts undelivered events of the schedule rule."
-  }
-
-  assert {
-    condition     = contains(keys(output.function_names), "backup")
-    error_message = "The backup function is listed in function_names, so the alarms module alarms on its errors."
   }
 }
 
@@ -417,22 +382,86 @@ run "schedule_follows_the_input" {
   command = plan
 
   module {
-    source = "./modules/workflow"
+    source = "./modules/backup"
   }
 
   variables {
-    backup = {
-      enabled                = true
-      schedule_expression    = "cron(0 2 * * ? *)"
-      bucket_name            = "sr-test-backups-123456789012-us-east-1"
-      bucket_arn             = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
-      bucket_access_role_arn = "arn:aws:iam::123456789012:role/sr-test-datasync-s3"
-    }
+    schedule_expression = "cron(0 2 * * ? *)"
   }
 
   assert {
-    condition     = aws_cloudwatch_event_rule.backup[0].schedule_expression == "cron(0 2 * * ? *)"
-    error_message = "backup.schedule_expression reaches the rule."
+    condition     = aws_cloudwatch_event_rule.schedule.schedule_expression == "cron(0 2 * * ? *)"
+    error_message = "schedule_expression reaches the rule."
+  }
+}
+
+run "backup_module_refuses_a_bad_schedule" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  variables {
+    schedule_expression = "every day"
+  }
+
+  expect_failures = [var.schedule_expression]
+}
+
+run "backup_function_policy_is_scoped" {
+  command = plan
+
+  module {
+    source = "./modules/backup"
+  }
+
+  # Its logs, traces, registry, failure queue and key grants are modules/lambda_function's
+  # (tests/shared_modules.tftest.hcl); its own statement starts executions.
+  assert {
+    condition     = toset([for statement in data.aws_iam_policy_document.function.statement : statement.sid]) == toset(["StartBackups"])
+    error_message = "The backup function starts executions; nothing else beyond its base policy."
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.function.statement : statement.resources if statement.sid == "StartBackups"]) == toset(["arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore"])
+    error_message = "The backup function may start executions of this module's state machine only."
+  }
+
+  assert {
+    condition     = module.function.role_name == "sr-test-backup" && module.function.log_group_name == "/aws/lambda/sr-test-backup"
+    error_message = "The backup function has its own role and log group."
+  }
+}
+
+################################################################################
+# modules/workflow with backups on and off
+################################################################################
+
+run "workflow_learns_the_bucket_and_the_schedule" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition = (
+      module.function["stream"].function_environment["BACKUP_BUCKET_NAME"] == var.backup.bucket_name &&
+      module.function["prepare"].function_environment["BACKUP_BUCKET_NAME"] == var.backup.bucket_name &&
+      module.function["prepare"].function_environment["BACKUP_BUCKET_ACCESS_ROLE_ARN"] == var.backup.bucket_access_role_arn
+    )
+    error_message = "stream and prepare learn the bucket (and prepare DataSync's role for it)."
+  }
+
+  assert {
+    condition     = contains(local.failure_queue_senders, "arn:aws:events:us-east-1:123456789012:rule/sr-test-backup") && length(local.failure_queue_senders) == 2
+    error_message = "The failure queue accepts undelivered events of the schedule rule (and of the execution-ended rule)."
+  }
+
+  assert {
+    condition     = toset(keys(module.function)) == toset(["stream", "prepare", "finalize"])
+    error_message = "The backup function is modules/backup's, not the workflow's."
   }
 }
 
@@ -487,55 +516,24 @@ run "prepare_may_create_s3_locations_and_write_manifests" {
 
   assert {
     condition = (
-      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "ListBackupVersions"]) == toset([var.backup.bucket_arn]) &&
-      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "ListBackupVersions"]) == toset(["s3:ListBucketVersions"]) &&
-      anytrue([for condition in one([for statement in data.aws_iam_policy_document.prepare.statement : statement if statement.sid == "ListBackupVersions"]).condition : condition.variable == "s3:prefix" && toset(condition.values) == toset(["homes/*"])])
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.resources if statement.sid == "ListBackupVersions"]) == toset([var.backup.bucket_arn]) &&
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.actions if statement.sid == "ListBackupVersions"]) == toset(["s3:ListBucketVersions"]) &&
+      anytrue([for condition in one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement if statement.sid == "ListBackupVersions"]).condition : condition.variable == "s3:prefix" && toset(condition.values) == toset(["homes/*"])])
     )
     error_message = "prepare may list the versions under homes/ of the backup bucket only."
   }
 
   assert {
     condition = (
-      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "WriteRestoreManifests"]) == toset(["${var.backup.bucket_arn}/manifests/*"]) &&
-      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "WriteRestoreManifests"]) == toset(["s3:PutObject"])
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.resources if statement.sid == "WriteRestoreManifests"]) == toset(["${var.backup.bucket_arn}/manifests/*"]) &&
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.actions if statement.sid == "WriteRestoreManifests"]) == toset(["s3:PutObject"])
     )
     error_message = "prepare may write objects under manifests/ only."
   }
 
   assert {
-    condition     = alltrue([for document in [data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize] : anytrue([for statement in document.statement : statement.sid == "DeleteOwnDataSyncTasksAndLocations" && contains(tolist(statement.resources), "arn:aws:datasync:us-east-1:123456789012:location/*")])])
+    condition     = anytrue([for statement in data.aws_iam_policy_document.cleanup.statement : statement.sid == "DeleteOwnDataSyncTasksAndLocations" && contains(tolist(statement.resources), "arn:aws:datasync:us-east-1:123456789012:location/*")])
     error_message = "S3 locations (location/loc-...) are deleted by the same tagged statement as EFS locations."
-  }
-}
-
-run "backup_function_policy_is_scoped" {
-  command = plan
-
-  module {
-    source = "./modules/workflow"
-  }
-
-  assert {
-    condition     = toset([for statement in data.aws_iam_policy_document.backup[0].statement : statement.sid]) == toset(["WriteOwnLogs", "XRayTraces", "ReadWriteRegistry", "StartBackups", "SendToFailureQueue", "UseModuleKey"])
-    error_message = "The backup function writes its logs and traces, reads and writes the registry and starts executions; nothing else."
-  }
-
-  assert {
-    condition = (
-      one([for statement in data.aws_iam_policy_document.backup[0].statement : statement.resources if statement.sid == "ReadWriteRegistry"]) == toset([var.registry_table_arn]) &&
-      length(setsubtract(["dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], tolist(one([for statement in data.aws_iam_policy_document.backup[0].statement : statement.actions if statement.sid == "ReadWriteRegistry"])))) == 0
-    )
-    error_message = "The backup function may scan, query, read and write the registry table only."
-  }
-
-  assert {
-    condition     = one([for statement in data.aws_iam_policy_document.backup[0].statement : statement.resources if statement.sid == "StartBackups"]) == toset(["arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore"])
-    error_message = "The backup function may start executions of this module's state machine only."
-  }
-
-  assert {
-    condition     = alltrue([for statement in data.aws_iam_policy_document.backup[0].statement : !contains(tolist(statement.resources), "*") || statement.sid == "XRayTraces"])
-    error_message = "Only the X-Ray statement names every resource."
   }
 }
 
@@ -551,15 +549,15 @@ run "backups_off_plan_no_backup_resources" {
   }
 
   assert {
-    condition     = !contains(keys(aws_lambda_function.this), "backup") && length(aws_cloudwatch_event_rule.backup) == 0 && length(aws_lambda_permission.backup) == 0 && output.backup_function_name == null
-    error_message = "With backups off there is no backup function, schedule or permission."
+    condition     = local.failure_queue_senders == [aws_cloudwatch_event_rule.execution_ended.arn]
+    error_message = "With backups off only the execution-ended rule may send to the failure queue."
   }
 
   assert {
     condition = (
-      aws_lambda_function.this["stream"].environment[0].variables["BACKUP_BUCKET_NAME"] == "" &&
-      aws_lambda_function.this["prepare"].environment[0].variables["BACKUP_BUCKET_NAME"] == "" &&
-      aws_lambda_function.this["prepare"].environment[0].variables["BACKUP_BUCKET_ACCESS_ROLE_ARN"] == ""
+      module.function["stream"].function_environment["BACKUP_BUCKET_NAME"] == "" &&
+      module.function["prepare"].function_environment["BACKUP_BUCKET_NAME"] == "" &&
+      module.function["prepare"].function_environment["BACKUP_BUCKET_ACCESS_ROLE_ARN"] == ""
     )
     error_message = "With backups off the BACKUP_* variables are empty strings (\"not configured\")."
   }
@@ -576,6 +574,11 @@ run "backups_off_plan_no_backup_resources" {
     ])
     error_message = "With backups off prepare gets no S3 permissions."
   }
+
+  assert {
+    condition     = length(data.aws_iam_policy_document.prepare_backups) == 0 && length(local.functions["prepare"].policy_jsons) == 2
+    error_message = "With backups off prepare gets no backup statements."
+  }
 }
 
 run "backups_on_need_the_bucket" {
@@ -587,26 +590,6 @@ run "backups_on_need_the_bucket" {
 
   variables {
     backup = { enabled = true }
-  }
-
-  expect_failures = [var.backup]
-}
-
-run "workflow_refuses_a_bad_schedule" {
-  command = plan
-
-  module {
-    source = "./modules/workflow"
-  }
-
-  variables {
-    backup = {
-      enabled                = true
-      schedule_expression    = "every day"
-      bucket_name            = "sr-test-backups-123456789012-us-east-1"
-      bucket_arn             = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
-      bucket_access_role_arn = "arn:aws:iam::123456789012:role/sr-test-datasync-s3"
-    }
   }
 
   expect_failures = [var.backup]
@@ -628,7 +611,7 @@ run "root_backs_up_by_default" {
   }
 
   override_resource {
-    target          = module.backup[0].aws_iam_role.access
+    target          = module.backup[0].module.access_role.aws_iam_role.this
     override_during = plan
     values = {
       arn = "arn:aws:iam::123456789012:role/sr-test-datasync-s3"
@@ -646,8 +629,8 @@ run "root_backs_up_by_default" {
   }
 
   assert {
-    condition     = module.workflow.function_names["backup"] == "sr-test-backup"
-    error_message = "The backup function reaches the alarms module through function_names."
+    condition     = contains(module.alarms.alarm_names, "sr-test-backup-errors")
+    error_message = "The backup function reaches the alarms module: its errors alarm."
   }
 }
 

@@ -48,7 +48,7 @@ run "rules_match_the_six_sagemaker_calls" {
   assert {
     condition = alltrue([
       for target in aws_cloudwatch_event_target.this :
-      target.dead_letter_config[0].arn == aws_sqs_queue.dead_letter.arn && target.retry_policy[0].maximum_retry_attempts > 0 && target.arn == aws_lambda_function.this["event"].arn
+      target.dead_letter_config[0].arn == module.dead_letter_queue.queue_arn && target.retry_policy[0].maximum_retry_attempts > 0 && target.arn == module.function["event"].function_arn
     ])
     error_message = "Every rule must target the event function with retries and the dead-letter queue."
   }
@@ -61,27 +61,25 @@ run "functions_queue_and_logs_are_encrypted" {
     source = "./modules/event_capture"
   }
 
+  # How modules/queue and modules/lambda_function encrypt, log and trace is tested in
+  # tests/shared_modules.tftest.hcl; here, that both functions and the queue use them.
   assert {
-    condition     = aws_sqs_queue.dead_letter.kms_master_key_id == var.kms_key_arn
-    error_message = "The dead-letter queue must be encrypted with the module's key."
+    condition     = toset(keys(module.function)) == toset(["event", "seeder"]) && module.dead_letter_queue.queue_name == "sr-test-event-dlq"
+    error_message = "The event and seeder functions and the dead-letter queue are built by the shared modules."
   }
 
   assert {
-    condition     = alltrue([for group in aws_cloudwatch_log_group.function : group.kms_key_id == var.kms_key_arn && group.retention_in_days == 365])
-    error_message = "Every function log group must be encrypted and kept for the configured retention."
-  }
-
-  assert {
-    condition     = alltrue([for function in aws_lambda_function.this : function.dead_letter_config[0].target_arn == aws_sqs_queue.dead_letter.arn && function.kms_key_arn == var.kms_key_arn])
-    error_message = "Every function must have the dead-letter queue and an encrypted environment."
+    condition     = alltrue([for key, function in module.function : function.log_group_name == "/aws/lambda/sr-test-${key}" && function.role_name == "sr-test-${key}"])
+    error_message = "Every function has its own log group and role, named after it."
   }
 
   assert {
     condition = (
-      aws_lambda_function.this["event"].handler == "studio_recovery.handlers.event.handler" &&
-      aws_lambda_function.this["seeder"].handler == "studio_recovery.handlers.seeder.handler" &&
-      aws_lambda_function.this["event"].environment[0].variables["IDEMPOTENCY_TABLE_NAME"] == var.idempotency_table_name &&
-      aws_lambda_function.this["seeder"].environment[0].variables["SEED_CONCURRENCY"] == "8"
+      local.functions["event"].handler == "studio_recovery.handlers.event.handler" &&
+      local.functions["seeder"].handler == "studio_recovery.handlers.seeder.handler" &&
+      module.function["event"].function_environment["IDEMPOTENCY_TABLE_NAME"] == var.idempotency_table_name &&
+      module.function["event"].function_environment["REGISTRY_TABLE_NAME"] == var.registry_table_name &&
+      module.function["seeder"].function_environment["SEED_CONCURRENCY"] == "8"
     )
     error_message = "Handlers and environment must match docs/internals.md section 3."
   }
@@ -95,28 +93,26 @@ run "iam_names_the_tables_and_queue" {
   }
 
   assert {
-    condition     = one([for statement in data.aws_iam_policy_document.event.statement : statement.resources if statement.sid == "ReadWriteRegistry"]) == toset([var.registry_table_arn])
-    error_message = "The event function may write the registry table only."
-  }
-
-  assert {
     condition     = one([for statement in data.aws_iam_policy_document.event.statement : statement.resources if statement.sid == "IdempotencyRecords"]) == toset([var.idempotency_table_arn])
     error_message = "The event function may write the idempotency table only."
   }
 
   assert {
-    condition     = one([for statement in data.aws_iam_policy_document.seeder.statement : statement.resources if statement.sid == "ReadWriteRegistry"]) == toset([var.registry_table_arn])
-    error_message = "The seeder may write the registry table only."
+    condition = alltrue([
+      for resource in one(data.aws_iam_policy_document.describe_studio.statement).resources :
+      startswith(resource, "arn:aws:sagemaker:us-east-1:123456789012:")
+    ]) && one(data.aws_iam_policy_document.describe_studio.statement).sid == "DescribeStudioResources"
+    error_message = "Both functions may describe the domains, profiles and spaces of this account and region only."
   }
 
   assert {
-    condition     = one([for statement in data.aws_iam_policy_document.event.statement : statement.resources if statement.sid == "SendToDeadLetterQueue"]) == toset([aws_sqs_queue.dead_letter.arn])
-    error_message = "The event function may send to its dead-letter queue only."
+    condition     = length(local.functions["event"].policy_jsons) == 2 && length(local.functions["seeder"].policy_jsons) == 2
+    error_message = "The event function gets DescribeStudioResources and IdempotencyRecords, the seeder ListStudioResources and DescribeStudioResources."
   }
 
   assert {
     condition = alltrue([
-      for document in [data.aws_iam_policy_document.event, data.aws_iam_policy_document.seeder] :
+      for document in [data.aws_iam_policy_document.describe_studio, data.aws_iam_policy_document.event, data.aws_iam_policy_document.seeder] :
       alltrue([for statement in document.statement : statement.sid != "" && (!contains(tolist(statement.resources), "*") || contains(["XRayTraces", "ListStudioResources"], statement.sid))])
     ])
     error_message = "Every statement has a sid; wildcards only where AWS offers nothing narrower."

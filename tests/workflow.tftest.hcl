@@ -11,8 +11,6 @@ variables {
   registry_table_name    = "sr-test-registry"
   registry_table_arn     = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry"
   registry_stream_arn    = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry/stream/2026-11-28T00:00:00.000"
-  idempotency_table_name = "sr-test-idempotency"
-  idempotency_table_arn  = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-idempotency"
   notification_topic_arn = "arn:aws:sns:us-east-1:123456789012:sr-test-notifications"
   vpc_id                 = "vpc-0123456789abcdef0"
   datasync_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
@@ -54,7 +52,7 @@ run "stream_mapping_reports_failures_and_bounds_retries" {
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.stream.destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.failure.arn
+    condition     = aws_lambda_event_source_mapping.stream.destination_config[0].on_failure[0].destination_arn == module.failure_queue.queue_arn
     error_message = "Records that keep failing must go to the failure queue."
   }
 
@@ -93,22 +91,16 @@ run "everything_is_encrypted_and_logged" {
     source = "./modules/workflow"
   }
 
+  # The queue and the functions (their keys, logs and traces) are modules/queue and
+  # modules/lambda_function, tested in tests/shared_modules.tftest.hcl.
   assert {
-    condition     = aws_sqs_queue.failure.kms_master_key_id == var.kms_key_arn
-    error_message = "The failure queue must be encrypted with the module's key."
+    condition     = aws_cloudwatch_log_group.workflow.kms_key_id == var.kms_key_arn && aws_cloudwatch_log_group.datasync.kms_key_id == var.kms_key_arn
+    error_message = "The workflow and DataSync log groups must be encrypted with the module's key."
   }
 
   assert {
-    condition = alltrue(concat(
-      [for group in aws_cloudwatch_log_group.function : group.kms_key_id == var.kms_key_arn],
-      [aws_cloudwatch_log_group.workflow.kms_key_id == var.kms_key_arn, aws_cloudwatch_log_group.datasync.kms_key_id == var.kms_key_arn],
-    ))
-    error_message = "Every log group must be encrypted with the module's key."
-  }
-
-  assert {
-    condition     = alltrue([for function in aws_lambda_function.this : function.kms_key_arn == var.kms_key_arn && function.tracing_config[0].mode == "Active"])
-    error_message = "Every function must encrypt its environment with the module's key and trace with X-Ray."
+    condition     = toset(keys(module.function)) == toset(["stream", "prepare", "finalize"]) && alltrue([for key, function in module.function : function.log_group_name == "/aws/lambda/sr-test-${key}"])
+    error_message = "The stream, prepare and finalize functions are built by modules/lambda_function, each with its own log group."
   }
 
   assert {
@@ -131,30 +123,35 @@ run "functions_follow_the_contract" {
 
   assert {
     condition = (
-      aws_lambda_function.this["stream"].handler == "studio_recovery.handlers.stream.handler" &&
-      aws_lambda_function.this["prepare"].handler == "studio_recovery.handlers.transfer.prepare_handler" &&
-      aws_lambda_function.this["finalize"].handler == "studio_recovery.handlers.transfer.finalize_handler"
+      local.functions["stream"].handler == "studio_recovery.handlers.stream.handler" &&
+      local.functions["prepare"].handler == "studio_recovery.handlers.transfer.prepare_handler" &&
+      local.functions["finalize"].handler == "studio_recovery.handlers.transfer.finalize_handler"
     )
     error_message = "Handler strings must match docs/internals.md section 3."
   }
 
   assert {
     condition = (
-      aws_lambda_function.this["stream"].environment[0].variables["STATE_MACHINE_ARN"] == "arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore" &&
-      aws_lambda_function.this["stream"].environment[0].variables["NAME_REUSE_WINDOW_DAYS"] == "30" &&
-      aws_lambda_function.this["prepare"].environment[0].variables["DATASYNC_SUBNET_IDS"] == "subnet-0123456789abcdef0,subnet-0123456789abcdef1" &&
-      aws_lambda_function.this["prepare"].environment[0].variables["IN_TRANSIT_ENCRYPTION"] == "TLS1_2" &&
-      aws_lambda_function.this["prepare"].environment[0].variables["HOME_GID"] == "100" &&
-      aws_lambda_function.this["prepare"].environment[0].variables["MAX_CONCURRENT_RESTORES"] == "20" &&
-      aws_lambda_function.this["prepare"].environment[0].variables["HOME_WAIT_TIMEOUT_SECONDS"] == "60" &&
-      aws_lambda_function.this["finalize"].environment[0].variables["NOTIFICATION_TOPIC_ARN"] == var.notification_topic_arn
+      module.function["stream"].function_environment["STATE_MACHINE_ARN"] == "arn:aws:states:us-east-1:123456789012:stateMachine:sr-test-restore" &&
+      module.function["stream"].function_environment["NAME_REUSE_WINDOW_DAYS"] == "30" &&
+      module.function["prepare"].function_environment["DATASYNC_SUBNET_IDS"] == "subnet-0123456789abcdef0,subnet-0123456789abcdef1" &&
+      module.function["prepare"].function_environment["IN_TRANSIT_ENCRYPTION"] == "TLS1_2" &&
+      module.function["prepare"].function_environment["HOME_GID"] == "100" &&
+      module.function["prepare"].function_environment["MAX_CONCURRENT_RESTORES"] == "20" &&
+      module.function["prepare"].function_environment["HOME_WAIT_TIMEOUT_SECONDS"] == "60" &&
+      module.function["finalize"].function_environment["NOTIFICATION_TOPIC_ARN"] == var.notification_topic_arn
     )
     error_message = "Environment variables must match docs/internals.md section 3."
   }
 
   assert {
-    condition     = alltrue([for function in aws_lambda_function.this : function.environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "studio-recovery" && function.environment[0].variables["REGISTRY_TABLE_NAME"] == var.registry_table_name])
+    condition     = alltrue([for function in module.function : function.function_environment["POWERTOOLS_SERVICE_NAME"] == "studio-recovery" && function.function_environment["REGISTRY_TABLE_NAME"] == var.registry_table_name])
     error_message = "Every function gets the Powertools service name and the registry table name."
+  }
+
+  assert {
+    condition     = !contains(keys(module.function["stream"].function_environment), "IDEMPOTENCY_TABLE_NAME")
+    error_message = "The stream function keeps no idempotency records: it gets no IDEMPOTENCY_TABLE_NAME (only the event function does)."
   }
 }
 
@@ -170,7 +167,7 @@ run "in_transit_encryption_off_reaches_prepare" {
   }
 
   assert {
-    condition     = aws_lambda_function.this["prepare"].environment[0].variables["IN_TRANSIT_ENCRYPTION"] == "NONE"
+    condition     = module.function["prepare"].function_environment["IN_TRANSIT_ENCRYPTION"] == "NONE"
     error_message = "in_transit_encryption = false must give IN_TRANSIT_ENCRYPTION = NONE."
   }
 }
@@ -185,7 +182,7 @@ run "iam_names_the_module_resources" {
   # Every resource named by any statement of the module's policies.
   assert {
     condition = alltrue([
-      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
+      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.cleanup, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
       alltrue([for statement in document.statement : statement.sid != null && statement.sid != ""])
     ])
     error_message = "Every IAM statement must have a sid."
@@ -193,18 +190,20 @@ run "iam_names_the_module_resources" {
 
   assert {
     condition = alltrue([
-      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
+      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.cleanup, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
       alltrue([for resource in flatten([for statement in document.statement : tolist(statement.resources)]) : !can(regex(":table/\\*", resource))])
     ])
     error_message = "No statement may name every table (table/*)."
   }
 
   assert {
-    condition = alltrue([
-      for statement in data.aws_iam_policy_document.stream.statement :
-      toset(statement.resources) == toset([var.registry_table_arn]) if contains(tolist(statement.actions), "dynamodb:PutItem") && statement.sid == "ReadWriteRegistry"
-    ]) && contains(flatten([for statement in data.aws_iam_policy_document.stream.statement : tolist(statement.resources)]), var.idempotency_table_arn)
-    error_message = "The stream function must name the registry and idempotency tables by ARN."
+    condition     = one([for statement in data.aws_iam_policy_document.stream.statement : statement.resources if statement.sid == "ReadRegistryStream"]) == toset([var.registry_stream_arn, "${var.registry_table_arn}/stream/*"])
+    error_message = "The stream function may read the registry table's stream only."
+  }
+
+  assert {
+    condition     = !anytrue([for statement in data.aws_iam_policy_document.stream.statement : statement.sid == "IdempotencyRecords" || anytrue([for resource in statement.resources : endswith(resource, "-idempotency")])])
+    error_message = "The stream function keeps no idempotency records: no grant on the idempotency table."
   }
 
   assert {
@@ -213,8 +212,8 @@ run "iam_names_the_module_resources" {
   }
 
   assert {
-    condition     = one([for statement in data.aws_iam_policy_document.stream.statement : statement.resources if statement.sid == "SendToFailureQueue"]) == toset([aws_sqs_queue.failure.arn])
-    error_message = "The stream function may send to its failure queue only."
+    condition     = alltrue([for function in values(local.functions) : length(function.policy_jsons) > 0]) && alltrue([for key in keys(local.functions) : module.function[key].role_name == "sr-test-${key}"])
+    error_message = "Every function has its own role, named after it, with its own statements (its failure queue and key grants come from modules/lambda_function)."
   }
 
   assert {
@@ -229,7 +228,7 @@ run "iam_names_the_module_resources" {
 
   assert {
     condition = alltrue([
-      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
+      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.cleanup, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
       alltrue([for statement in document.statement : !contains(tolist(statement.resources), "*") || contains(["XRayTraces", "CreateDataSyncLocationsAndTasks", "DescribeNetwork", "DeliverExecutionLogs", "ListTaskExecutions"], statement.sid)])
     ])
     error_message = "A wildcard resource is allowed only in the statements where AWS offers nothing narrower."
@@ -237,7 +236,7 @@ run "iam_names_the_module_resources" {
 
   assert {
     condition = alltrue([
-      for statement in concat(tolist(data.aws_iam_policy_document.prepare.statement), tolist(data.aws_iam_policy_document.finalize.statement), tolist(data.aws_iam_policy_document.workflow.statement)) :
+      for statement in concat(tolist(data.aws_iam_policy_document.prepare.statement), tolist(data.aws_iam_policy_document.cleanup.statement), tolist(data.aws_iam_policy_document.workflow.statement)) :
       anytrue([for condition in statement.condition : startswith(condition.variable, "aws:RequestTag/managed-by") || startswith(condition.variable, "aws:ResourceTag/managed-by")])
       if anytrue([for action in statement.actions : contains(["datasync:CreateLocationEfs", "datasync:CreateTask", "datasync:DeleteTask", "datasync:DeleteLocation", "datasync:StartTaskExecution", "elasticfilesystem:CreateAccessPoint", "elasticfilesystem:DeleteAccessPoint"], action)])
     ])
@@ -245,11 +244,14 @@ run "iam_names_the_module_resources" {
   }
 
   assert {
-    condition = alltrue([
-      for document in [data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.finalize] :
-      length([for statement in document.statement : statement.sid if contains(["DeleteOwnDataSyncTasksAndLocations", "DeleteOwnAccessPoints"], statement.sid)]) == 2
-    ])
-    error_message = "Both prepare (leftovers of an earlier attempt) and finalize may delete the module's tagged DataSync and EFS resources."
+    condition = (
+      length([for statement in data.aws_iam_policy_document.cleanup.statement : statement.sid if contains(["DeleteOwnDataSyncTasksAndLocations", "DeleteOwnAccessPoints"], statement.sid)]) == 2 &&
+      # (the mocked documents share one JSON: counted, not compared)
+      length(local.functions["prepare"].policy_jsons) == 2 &&
+      length(local.functions["finalize"].policy_jsons) == 2 &&
+      length(local.functions["stream"].policy_jsons) == 1
+    )
+    error_message = "Both prepare (leftovers of an earlier attempt) and finalize, and only they, may delete the module's tagged DataSync and EFS resources."
   }
 
   assert {
@@ -326,7 +328,7 @@ run "abort_rule_targets_finalize" {
   }
 
   assert {
-    condition     = aws_cloudwatch_event_target.execution_ended.dead_letter_config[0].arn == aws_sqs_queue.failure.arn && aws_cloudwatch_event_target.execution_ended.retry_policy[0].maximum_retry_attempts > 0
+    condition     = aws_cloudwatch_event_target.execution_ended.dead_letter_config[0].arn == module.failure_queue.queue_arn && aws_cloudwatch_event_target.execution_ended.retry_policy[0].maximum_retry_attempts > 0
     error_message = "The finalize target must retry and keep undelivered events in the failure queue."
   }
 }

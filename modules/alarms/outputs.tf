@@ -1,8 +1,3 @@
-output "notification_topic_arn" {
-  description = "ARN of the notification topic."
-  value       = aws_sns_topic.this.arn
-}
-
 output "dashboard_name" {
   description = "Name of the CloudWatch dashboard."
   value       = aws_cloudwatch_dashboard.this.dashboard_name

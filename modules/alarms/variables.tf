@@ -1,5 +1,5 @@
 variable "name_prefix" {
-  description = "Prefix of the topic, alarm and dashboard names."
+  description = "Prefix of the alarm and dashboard names."
   type        = string
   nullable    = false
 
@@ -9,26 +9,10 @@ variable "name_prefix" {
   }
 }
 
-variable "kms_key_arn" {
-  description = "ARN of the KMS key that encrypts the topic (its policy must let CloudWatch use it)."
+variable "notification_topic_arn" {
+  description = "ARN of the SNS topic every alarm notifies (modules/notifications)."
   type        = string
   nullable    = false
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN such as \"arn:aws:kms:us-east-1:123456789012:key/...\"."
-  }
-}
-
-variable "alarm_email" {
-  description = "Email address subscribed to the topic, or null for none."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
-    error_message = "alarm_email must be an email address such as \"ml-platform@example.com\", or null."
-  }
 }
 
 variable "state_machine_arn" {

@@ -211,32 +211,13 @@ resource "aws_s3_bucket_policy" "this" {
 # of a restore from a backup: BucketAccessRoleArn)
 ################################################################################
 
-data "aws_iam_policy_document" "access_assume" {
-  statement {
-    sid     = "DataSyncAssumeRole"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["datasync.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:datasync:${local.region}:${local.account_id}:*"]
-    }
-  }
-}
+module "access_role" {
+  source = "../datasync_role"
 
-resource "aws_iam_role" "access" {
-  name               = "${var.name_prefix}-datasync-s3"
-  description        = "Assumed by DataSync to write studio-recovery backups to ${local.bucket_name} and read them back"
-  assume_role_policy = data.aws_iam_policy_document.access_assume.json
-  tags               = var.tags
+  name        = "${var.name_prefix}-datasync-s3"
+  description = "Assumed by DataSync to write studio-recovery backups to ${local.bucket_name} and read them back"
+  policy_json = data.aws_iam_policy_document.access.json
+  tags        = var.tags
 }
 
 data "aws_iam_policy_document" "access" {
@@ -283,10 +264,4 @@ data "aws_iam_policy_document" "access" {
       values   = ["s3.${local.region}.amazonaws.com"]
     }
   }
-}
-
-resource "aws_iam_role_policy" "access" {
-  name   = "${var.name_prefix}-datasync-s3"
-  role   = aws_iam_role.access.id
-  policy = data.aws_iam_policy_document.access.json
 }

@@ -10,10 +10,25 @@ output "bucket_arn" {
 
 output "access_role_arn" {
   description = "ARN of the role DataSync assumes to reach the bucket (BucketAccessRoleArn)."
-  value       = aws_iam_role.access.arn
+  value       = module.access_role.role_arn
 }
 
 output "access_role_name" {
   description = "Name of the role DataSync assumes to reach the bucket."
-  value       = aws_iam_role.access.name
+  value       = module.access_role.role_name
+}
+
+output "backup_function_name" {
+  description = "Name of the function that starts the scheduled backups."
+  value       = module.function.function_name
+}
+
+output "schedule_rule_name" {
+  description = "Name of the EventBridge rule that runs the backup function on its schedule."
+  value       = aws_cloudwatch_event_rule.schedule.name
+}
+
+output "schedule_rule_arn" {
+  description = "ARN of the EventBridge rule that runs the backup function on its schedule."
+  value       = aws_cloudwatch_event_rule.schedule.arn
 }

@@ -1,5 +1,5 @@
 variable "name_prefix" {
-  description = "Prefix of the bucket and role names: <name_prefix>-backups-<account>-<region> and <name_prefix>-datasync-s3."
+  description = "Prefix of the names: bucket <name_prefix>-backups-<account>-<region>, role <name_prefix>-datasync-s3, function and rule <name_prefix>-backup."
   type        = string
   nullable    = false
 
@@ -70,8 +70,72 @@ variable "force_destroy" {
   nullable    = false
 }
 
+variable "schedule_expression" {
+  description = "When the backup function runs: an EventBridge rate() or cron() expression."
+  type        = string
+  default     = "rate(1 day)"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\))$", var.schedule_expression))
+    error_message = "schedule_expression must be an EventBridge schedule such as \"rate(1 day)\" or \"cron(0 2 * * ? *)\"."
+  }
+}
+
+variable "lambda" {
+  description = <<-EOT
+    How the backup function is built: the zip and its base64 SHA-256 (filebase64sha256), the
+    runtime, memory in MB, layer ARNs and the Powertools log level.
+  EOT
+  type = object({
+    package_path     = string
+    source_code_hash = string
+    runtime          = string
+    memory_size      = number
+    layer_arns       = list(string)
+    log_level        = string
+  })
+  nullable = false
+
+  validation {
+    condition     = endswith(var.lambda.package_path, ".zip") && var.lambda.memory_size >= 128 && var.lambda.memory_size <= 10240
+    error_message = "lambda.package_path must end in .zip (the zip from `make build`) and lambda.memory_size must be from 128 to 10240."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the backup function's log group, in days."
+  type        = number
+  default     = 365
+  nullable    = false
+}
+
+variable "registry_table_name" {
+  description = "Name of the registry table (the backup function reads the recorded home directories)."
+  type        = string
+  nullable    = false
+}
+
+variable "registry_table_arn" {
+  description = "ARN of the registry table."
+  type        = string
+  nullable    = false
+}
+
+variable "state_machine_arn" {
+  description = "ARN of the restore state machine, which also runs the backups (modules/workflow)."
+  type        = string
+  nullable    = false
+}
+
+variable "failure_queue_arn" {
+  description = "ARN of the failure queue of modules/workflow: the backup function's dead-letter queue and its schedule's."
+  type        = string
+  nullable    = false
+}
+
 variable "tags" {
-  description = "Tags added to the bucket and the role."
+  description = "Tags added to every resource that takes tags."
   type        = map(string)
   default     = {}
   nullable    = false

@@ -20,13 +20,6 @@ locals {
     "DeleteDomain",
   ])
 
-  common_environment = {
-    POWERTOOLS_SERVICE_NAME      = "studio-recovery"
-    POWERTOOLS_METRICS_NAMESPACE = "StudioRecovery"
-    POWERTOOLS_LOG_LEVEL         = var.lambda.log_level
-    REGISTRY_TABLE_NAME          = var.registry_table_name
-  }
-
   functions = {
     event = {
       name        = "${var.name_prefix}-event"
@@ -34,6 +27,9 @@ locals {
       handler     = "studio_recovery.handlers.event.handler"
       timeout     = 60
       environment = { IDEMPOTENCY_TABLE_NAME = var.idempotency_table_name }
+      # The SageMaker calls it resolves, and its idempotency records.
+      policy_jsons = [data.aws_iam_policy_document.describe_studio.json, data.aws_iam_policy_document.event.json]
+      async        = true
     }
     seeder = {
       name        = "${var.name_prefix}-seeder"
@@ -41,6 +37,9 @@ locals {
       handler     = "studio_recovery.handlers.seeder.handler"
       timeout     = 900
       environment = { SEED_CONCURRENCY = tostring(var.seed_concurrency) }
+      # Every domain, profile and space of the region.
+      policy_jsons = [data.aws_iam_policy_document.seeder.json, data.aws_iam_policy_document.describe_studio.json]
+      async        = false
     }
   }
 
@@ -74,7 +73,7 @@ resource "aws_cloudwatch_event_target" "this" {
 
   rule      = aws_cloudwatch_event_rule.this[each.key].name
   target_id = "event-function"
-  arn       = aws_lambda_function.this["event"].arn
+  arn       = module.function["event"].function_arn
 
   retry_policy {
     maximum_event_age_in_seconds = 21600
@@ -82,7 +81,7 @@ resource "aws_cloudwatch_event_target" "this" {
   }
 
   dead_letter_config {
-    arn = aws_sqs_queue.dead_letter.arn
+    arn = module.dead_letter_queue.queue_arn
   }
 }
 
@@ -91,7 +90,7 @@ resource "aws_lambda_permission" "events" {
 
   statement_id  = "AllowEventBridge${each.key}"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["event"].function_name
+  function_name = module.function["event"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this[each.key].arn
 }
@@ -100,105 +99,44 @@ resource "aws_lambda_permission" "events" {
 # Dead-letter queue: events that could not be delivered or processed
 ################################################################################
 
-resource "aws_sqs_queue" "dead_letter" {
-  name                              = "${var.name_prefix}-event-dlq"
-  kms_master_key_id                 = var.kms_key_arn
-  kms_data_key_reuse_period_seconds = 3600
-  message_retention_seconds         = 1209600
-  tags                              = var.tags
-}
+module "dead_letter_queue" {
+  source = "../queue"
 
-data "aws_iam_policy_document" "dead_letter" {
-  statement {
+  name        = "${var.name_prefix}-event-dlq"
+  kms_key_arn = var.kms_key_arn
+  eventbridge_senders = {
     sid       = "EventBridgeRulesSendUndelivered"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [for rule in aws_cloudwatch_event_rule.this : rule.arn]
-    }
+    rule_arns = [for rule in aws_cloudwatch_event_rule.this : rule.arn]
   }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.dead_letter.arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_sqs_queue_policy" "dead_letter" {
-  queue_url = aws_sqs_queue.dead_letter.id
-  policy    = data.aws_iam_policy_document.dead_letter.json
+  tags = var.tags
 }
 
 ################################################################################
 # Lambda functions: event and seeder
 ################################################################################
 
-resource "aws_cloudwatch_log_group" "function" {
+module "function" {
+  source   = "../lambda_function"
   for_each = local.functions
 
-  name              = "/aws/lambda/${each.value.name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = var.tags
-}
-
-resource "aws_lambda_function" "this" {
-  for_each = local.functions
-  #checkov:skip=CKV_AWS_117:the functions call only AWS APIs (SageMaker, DynamoDB, SQS); a VPC would add NAT or endpoints and protect nothing
-  #checkov:skip=CKV_AWS_115:reserved concurrency would take from the account's unreserved pool, which new accounts cannot spare; EventBridge retries absorb throttling
-  #checkov:skip=CKV_AWS_272:the zip is built reproducibly by `make build`; code signing needs a Signer profile this module cannot assume exists
-
-  function_name    = each.value.name
-  description      = each.value.description
-  role             = aws_iam_role.function[each.key].arn
-  handler          = each.value.handler
-  runtime          = var.lambda.runtime
-  architectures    = ["x86_64"]
-  filename         = var.lambda.package_path
-  source_code_hash = var.lambda.source_code_hash
-  memory_size      = var.lambda.memory_size
-  timeout          = each.value.timeout
-  layers           = var.lambda.layer_arns
-  kms_key_arn      = var.kms_key_arn
-
-  environment {
-    variables = merge(local.common_environment, each.value.environment)
+  name                      = each.value.name
+  description               = each.value.description
+  handler                   = each.value.handler
+  timeout                   = each.value.timeout
+  environment               = each.value.environment
+  lambda                    = var.lambda
+  kms_key_arn               = var.kms_key_arn
+  log_retention_days        = var.log_retention_days
+  dead_letter_queue_arn     = module.dead_letter_queue.queue_arn
+  dead_letter_policy_sid    = "SendToDeadLetterQueue"
+  create_async_event_config = each.value.async
+  registry = {
+    table_name  = var.registry_table_name
+    table_arn   = var.registry_table_arn
+    batch_write = true
   }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dead_letter.arn
-  }
-
-  tags = var.tags
-
-  depends_on = [aws_cloudwatch_log_group.function, aws_iam_role_policy.function]
-}
-
-resource "aws_lambda_function_event_invoke_config" "event" {
-  function_name                = aws_lambda_function.this["event"].function_name
-  maximum_retry_attempts       = 2
-  maximum_event_age_in_seconds = 21600
+  policy_jsons = each.value.policy_jsons
+  tags         = var.tags
 }
 
 ################################################################################
@@ -208,7 +146,7 @@ resource "aws_lambda_function_event_invoke_config" "event" {
 resource "aws_lambda_invocation" "seed" {
   count = local.seed ? 1 : 0
 
-  function_name = aws_lambda_function.this["seeder"].function_name
+  function_name = module.function["seeder"].function_name
   input         = jsonencode({ action = "seed" })
 
   # Seed again when the code changes; seeding is idempotent.

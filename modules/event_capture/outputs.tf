@@ -1,36 +1,36 @@
 output "event_function_name" {
   description = "Name of the event function."
-  value       = aws_lambda_function.this["event"].function_name
+  value       = module.function["event"].function_name
 }
 
 output "event_function_arn" {
   description = "ARN of the event function."
-  value       = aws_lambda_function.this["event"].arn
+  value       = module.function["event"].function_arn
 }
 
 output "seeder_function_name" {
   description = "Name of the seeder function."
-  value       = aws_lambda_function.this["seeder"].function_name
+  value       = module.function["seeder"].function_name
 }
 
 output "function_names" {
   description = "Names of this part's functions, by key (event, seeder)."
-  value       = { for key, function in aws_lambda_function.this : key => function.function_name }
+  value       = { for key, function in module.function : key => function.function_name }
 }
 
 output "dead_letter_queue_url" {
   description = "URL of the event dead-letter queue."
-  value       = aws_sqs_queue.dead_letter.id
+  value       = module.dead_letter_queue.queue_url
 }
 
 output "dead_letter_queue_arn" {
   description = "ARN of the event dead-letter queue."
-  value       = aws_sqs_queue.dead_letter.arn
+  value       = module.dead_letter_queue.queue_arn
 }
 
 output "queue_names" {
   description = "Names of this part's queues, by key."
-  value       = { event_dlq = aws_sqs_queue.dead_letter.name }
+  value       = { event_dlq = module.dead_letter_queue.queue_name }
 }
 
 output "event_rule_names" {

@@ -99,32 +99,13 @@ resource "aws_cloudwatch_log_resource_policy" "datasync" {
 # (CreateLocationEfs FileSystemAccessRoleArn)
 ################################################################################
 
-data "aws_iam_policy_document" "efs_access_assume" {
-  statement {
-    sid     = "DataSyncAssumeRole"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["datasync.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:datasync:${local.region}:${local.account_id}:*"]
-    }
-  }
-}
+module "efs_access_role" {
+  source = "../datasync_role"
 
-resource "aws_iam_role" "efs_access" {
-  name               = "${var.name_prefix}-datasync-efs"
-  description        = "Assumed by DataSync to mount Studio EFS volumes for studio-recovery restores"
-  assume_role_policy = data.aws_iam_policy_document.efs_access_assume.json
-  tags               = var.tags
+  name        = "${var.name_prefix}-datasync-efs"
+  description = "Assumed by DataSync to mount Studio EFS volumes for studio-recovery restores"
+  policy_json = data.aws_iam_policy_document.efs_access.json
+  tags        = var.tags
 }
 
 data "aws_iam_policy_document" "efs_access" {
@@ -145,10 +126,4 @@ data "aws_iam_policy_document" "efs_access" {
       values   = ["true"]
     }
   }
-}
-
-resource "aws_iam_role_policy" "efs_access" {
-  name   = "${var.name_prefix}-datasync-efs"
-  role   = aws_iam_role.efs_access.id
-  policy = data.aws_iam_policy_document.efs_access.json
 }

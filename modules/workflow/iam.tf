@@ -1,15 +1,4 @@
 locals {
-  # What the registry data access layer calls (transactions are authorized per item action).
-  registry_actions = [
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:ConditionCheckItem",
-  ]
-
   # The transfer functions tag everything they create with managed-by = studio-recovery
   # (studio_recovery.logic.transfer), so creation and deletion can be conditioned on it.
   managed_tag_key   = "managed-by"
@@ -17,93 +6,14 @@ locals {
 
   datasync_arn_prefix = "arn:${local.partition}:datasync:${local.region}:${local.account_id}"
   efs_arn_prefix      = "arn:${local.partition}:elasticfilesystem:${local.region}:${local.account_id}"
-
-  # Deleting a restore's DataSync task, locations and access point (prepare and finalize).
-  # They are created per restore at run time, so they are named by account-and-region
-  # pattern and, where AWS supports it, only when they carry the module's tag.
-  cleanup_statements = [
-    {
-      sid       = "DeleteOwnDataSyncTasksAndLocations"
-      actions   = ["datasync:DeleteTask", "datasync:DeleteLocation", "datasync:DescribeTask"]
-      resources = ["${local.datasync_arn_prefix}:task/*", "${local.datasync_arn_prefix}:location/*"]
-      tagged    = true
-    },
-    {
-      # ListTaskExecutions has no resource-level permissions.
-      sid       = "ListTaskExecutions"
-      actions   = ["datasync:ListTaskExecutions"]
-      resources = ["*"]
-      tagged    = false
-    },
-    {
-      # Task executions carry no tags: named by pattern under this account's tasks.
-      sid       = "CancelRestoreTransfers"
-      actions   = ["datasync:DescribeTaskExecution", "datasync:CancelTaskExecution"]
-      resources = ["${local.datasync_arn_prefix}:task/*/execution/*"]
-      tagged    = false
-    },
-    {
-      sid       = "DeleteOwnAccessPoints"
-      actions   = ["elasticfilesystem:DeleteAccessPoint"]
-      resources = ["${local.efs_arn_prefix}:access-point/*"]
-      tagged    = true
-    },
-  ]
 }
 
 ################################################################################
-# One role per function, each with only what its handler calls
+# What each function calls beyond its base policy (modules/lambda_function: own logs,
+# X-Ray, the registry, the failure queue, the module key)
 ################################################################################
-
-data "aws_iam_policy_document" "assume_lambda" {
-  statement {
-    sid     = "LambdaAssumeRole"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "function" {
-  for_each = local.functions
-
-  name               = each.value.name
-  description        = "Execution role of the ${each.value.name} function"
-  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "function" {
-  for_each = local.functions
-
-  name = each.value.name
-  role = aws_iam_role.function[each.key].id
-  policy = merge(
-    {
-      stream   = data.aws_iam_policy_document.stream.json
-      prepare  = data.aws_iam_policy_document.prepare.json
-      finalize = data.aws_iam_policy_document.finalize.json
-    },
-    { for document in data.aws_iam_policy_document.backup : "backup" => document.json },
-  )[each.key]
-}
 
 data "aws_iam_policy_document" "stream" {
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.function["stream"].arn}:*"]
-  }
-
-  statement {
-    sid = "XRayTraces"
-    # X-Ray trace writes have no resource-level permissions.
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-
   statement {
     sid       = "ReadRegistryStream"
     actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
@@ -111,56 +21,13 @@ data "aws_iam_policy_document" "stream" {
   }
 
   statement {
-    sid       = "ReadWriteRegistry"
-    actions   = local.registry_actions
-    resources = [var.registry_table_arn]
-  }
-
-  statement {
-    sid       = "IdempotencyRecords"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-    resources = [var.idempotency_table_arn]
-  }
-
-  statement {
     sid       = "StartRestores"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
   }
-
-  statement {
-    sid       = "SendToFailureQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failure.arn]
-  }
-
-  statement {
-    sid       = "UseModuleKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
-  }
 }
 
 data "aws_iam_policy_document" "prepare" {
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.function["prepare"].arn}:*"]
-  }
-
-  statement {
-    sid = "XRayTraces"
-    # X-Ray trace writes have no resource-level permissions.
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "ReadWriteRegistry"
-    actions   = local.registry_actions
-    resources = [var.registry_table_arn]
-  }
-
   statement {
     sid = "CreateDataSyncLocationsAndTasks"
     # CreateLocationEfs, CreateLocationS3 and CreateTask create new ARNs and accept no resource restriction;
@@ -185,55 +52,21 @@ data "aws_iam_policy_document" "prepare" {
     resources = ["${local.datasync_arn_prefix}:location/*"]
   }
 
-  statement {
-    sid       = "PassEfsAccessRoleToDataSync"
-    actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.efs_access.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["datasync.amazonaws.com"]
-    }
-  }
-
-  # Backups (EFS -> S3) and restores from a backup (S3 -> EFS, with a manifest).
+  # The roles DataSync assumes: the EFS access role, and with backups the bucket's.
   dynamic "statement" {
-    for_each = local.backup_enabled ? [var.backup] : []
+    for_each = merge(
+      { PassEfsAccessRoleToDataSync = module.efs_access_role.role_arn },
+      local.backup_enabled ? { PassBackupAccessRoleToDataSync = var.backup.bucket_access_role_arn } : {},
+    )
     content {
-      sid       = "PassBackupAccessRoleToDataSync"
+      sid       = statement.key
       actions   = ["iam:PassRole"]
-      resources = [statement.value.bucket_access_role_arn]
+      resources = [statement.value]
       condition {
         test     = "StringEquals"
         variable = "iam:PassedToService"
         values   = ["datasync.amazonaws.com"]
       }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.backup_enabled ? [var.backup] : []
-    content {
-      # The versions of a backed-up directory, to pick those of a point in time.
-      sid       = "ListBackupVersions"
-      actions   = ["s3:ListBucketVersions"]
-      resources = [statement.value.bucket_arn]
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["homes/*"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.backup_enabled ? [var.backup] : []
-    content {
-      # The DataSync manifest of a restore from a backup (encrypted with the module's key,
-      # which UseModuleKey allows).
-      sid       = "WriteRestoreManifests"
-      actions   = ["s3:PutObject"]
-      resources = ["${statement.value.bucket_arn}/manifests/*"]
     }
   }
 
@@ -258,86 +91,78 @@ data "aws_iam_policy_document" "prepare" {
   }
 
   statement {
-    sid       = "DescribeAccessPoints"
-    actions   = ["elasticfilesystem:DescribeAccessPoints"]
-    resources = ["${local.efs_arn_prefix}:file-system/*", "${local.efs_arn_prefix}:access-point/*"]
-  }
-
-  # Removes what an earlier attempt of the same restore left behind.
-  dynamic "statement" {
-    for_each = local.cleanup_statements
-    content {
-      sid       = statement.value.sid
-      actions   = statement.value.actions
-      resources = statement.value.resources
-      dynamic "condition" {
-        for_each = statement.value.tagged ? [1] : []
-        content {
-          test     = "StringEquals"
-          variable = "aws:ResourceTag/${local.managed_tag_key}"
-          values   = [local.managed_tag_value]
-        }
-      }
-    }
-  }
-
-  statement {
     sid = "DescribeNetwork"
     # EC2 Describe* calls have no resource-level permissions (the subnets' zones and the
     # mount targets' security groups decide the DataSync network interfaces).
     actions   = ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces"]
     resources = ["*"]
   }
+}
+
+# Backups (EFS -> S3) and restores from a backup (S3 -> EFS, with a manifest): prepare only.
+data "aws_iam_policy_document" "prepare_backups" {
+  count = local.backup_enabled ? 1 : 0
 
   statement {
-    sid       = "SendToFailureQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failure.arn]
+    sid = "ListBackupVersions"
+    # The versions of a backed-up directory, to pick those of a point in time.
+    actions   = ["s3:ListBucketVersions"]
+    resources = [var.backup.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["homes/*"]
+    }
   }
 
   statement {
-    sid       = "UseModuleKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
+    sid = "WriteRestoreManifests"
+    # The DataSync manifest of a restore from a backup (encrypted with the module's key,
+    # which UseModuleKey allows).
+    actions   = ["s3:PutObject"]
+    resources = ["${var.backup.bucket_arn}/manifests/*"]
   }
 }
 
-data "aws_iam_policy_document" "finalize" {
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.function["finalize"].arn}:*"]
+# Deleting a restore's DataSync task, locations and access point (prepare and finalize).
+# They are created per restore at run time, so they are named by account-and-region
+# pattern and, where AWS supports it, only when they carry the module's tag.
+data "aws_iam_policy_document" "cleanup" {
+  dynamic "statement" {
+    for_each = {
+      DeleteOwnDataSyncTasksAndLocations = {
+        actions   = ["datasync:DeleteTask", "datasync:DeleteLocation", "datasync:DescribeTask"]
+        resources = ["${local.datasync_arn_prefix}:task/*", "${local.datasync_arn_prefix}:location/*"]
+      }
+      DeleteOwnAccessPoints = {
+        actions   = ["elasticfilesystem:DeleteAccessPoint"]
+        resources = ["${local.efs_arn_prefix}:access-point/*"]
+      }
+    }
+    content {
+      sid       = statement.key
+      actions   = statement.value.actions
+      resources = statement.value.resources
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/${local.managed_tag_key}"
+        values   = [local.managed_tag_value]
+      }
+    }
   }
 
   statement {
-    sid = "XRayTraces"
-    # X-Ray trace writes have no resource-level permissions.
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    sid = "ListTaskExecutions"
+    # ListTaskExecutions has no resource-level permissions.
+    actions   = ["datasync:ListTaskExecutions"]
     resources = ["*"]
   }
 
   statement {
-    sid       = "ReadWriteRegistry"
-    actions   = local.registry_actions
-    resources = [var.registry_table_arn]
-  }
-
-  # Shared with prepare, which removes what an earlier attempt left behind.
-  dynamic "statement" {
-    for_each = local.cleanup_statements
-    content {
-      sid       = statement.value.sid
-      actions   = statement.value.actions
-      resources = statement.value.resources
-      dynamic "condition" {
-        for_each = statement.value.tagged ? [1] : []
-        content {
-          test     = "StringEquals"
-          variable = "aws:ResourceTag/${local.managed_tag_key}"
-          values   = [local.managed_tag_value]
-        }
-      }
-    }
+    sid = "CancelRestoreTransfers"
+    # Task executions carry no tags: named by pattern under this account's tasks.
+    actions   = ["datasync:DescribeTaskExecution", "datasync:CancelTaskExecution"]
+    resources = ["${local.datasync_arn_prefix}:task/*/execution/*"]
   }
 
   statement {
@@ -345,7 +170,9 @@ data "aws_iam_policy_document" "finalize" {
     actions   = ["elasticfilesystem:DescribeAccessPoints"]
     resources = ["${local.efs_arn_prefix}:file-system/*", "${local.efs_arn_prefix}:access-point/*"]
   }
+}
 
+data "aws_iam_policy_document" "finalize" {
   statement {
     sid       = "StartFollowUpRestores"
     actions   = ["states:StartExecution"]
@@ -356,59 +183,6 @@ data "aws_iam_policy_document" "finalize" {
     sid       = "NotifyFailures"
     actions   = ["sns:Publish"]
     resources = [var.notification_topic_arn]
-  }
-
-  statement {
-    sid       = "SendToFailureQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failure.arn]
-  }
-
-  statement {
-    sid       = "UseModuleKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
-  }
-}
-
-data "aws_iam_policy_document" "backup" {
-  count = local.backup_enabled ? 1 : 0
-
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.function["backup"].arn}:*"]
-  }
-
-  statement {
-    sid = "XRayTraces"
-    # X-Ray trace writes have no resource-level permissions.
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "ReadWriteRegistry"
-    actions   = local.registry_actions
-    resources = [var.registry_table_arn]
-  }
-
-  statement {
-    sid       = "StartBackups"
-    actions   = ["states:StartExecution"]
-    resources = [local.state_machine_arn]
-  }
-
-  statement {
-    sid       = "SendToFailureQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failure.arn]
-  }
-
-  statement {
-    sid       = "UseModuleKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
   }
 }
 
@@ -444,10 +218,10 @@ data "aws_iam_policy_document" "workflow" {
     sid     = "InvokeTransferFunctions"
     actions = ["lambda:InvokeFunction"]
     resources = [
-      aws_lambda_function.this["prepare"].arn,
-      aws_lambda_function.this["finalize"].arn,
-      "${aws_lambda_function.this["prepare"].arn}:*",
-      "${aws_lambda_function.this["finalize"].arn}:*",
+      module.function["prepare"].function_arn,
+      module.function["finalize"].function_arn,
+      "${module.function["prepare"].function_arn}:*",
+      "${module.function["finalize"].function_arn}:*",
     ]
   }
 

@@ -16,8 +16,8 @@ locals {
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.state_machine_name}"
 
   definition = templatefile("${path.module}/templates/restore.asl.json", {
-    prepare_function_arn      = aws_lambda_function.this["prepare"].arn
-    finalize_function_arn     = aws_lambda_function.this["finalize"].arn
+    prepare_function_arn      = module.function["prepare"].function_arn
+    finalize_function_arn     = module.function["finalize"].function_arn
     registry_table_name       = var.registry_table_name
     max_concurrent_restores   = var.max_concurrent_restores
     poll_interval_seconds     = var.poll_interval_seconds
@@ -92,7 +92,7 @@ resource "aws_cloudwatch_event_rule" "execution_ended" {
 resource "aws_cloudwatch_event_target" "execution_ended" {
   rule      = aws_cloudwatch_event_rule.execution_ended.name
   target_id = "finalize-function"
-  arn       = aws_lambda_function.this["finalize"].arn
+  arn       = module.function["finalize"].function_arn
 
   retry_policy {
     maximum_event_age_in_seconds = 21600
@@ -100,54 +100,14 @@ resource "aws_cloudwatch_event_target" "execution_ended" {
   }
 
   dead_letter_config {
-    arn = aws_sqs_queue.failure.arn
+    arn = module.failure_queue.queue_arn
   }
 }
 
 resource "aws_lambda_permission" "execution_ended" {
   statement_id  = "AllowEventBridgeExecutionEnded"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["finalize"].function_name
+  function_name = module.function["finalize"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.execution_ended.arn
-}
-
-################################################################################
-# Scheduled backups: the backup function starts one backup per recorded home directory
-################################################################################
-
-resource "aws_cloudwatch_event_rule" "backup" {
-  count = local.backup_enabled ? 1 : 0
-
-  name                = "${var.name_prefix}-backup"
-  description         = "Scheduled studio-recovery backups of the Studio home directories to S3"
-  schedule_expression = var.backup.schedule_expression
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_event_target" "backup" {
-  count = local.backup_enabled ? 1 : 0
-
-  rule      = aws_cloudwatch_event_rule.backup[0].name
-  target_id = "backup-function"
-  arn       = aws_lambda_function.this["backup"].arn
-
-  retry_policy {
-    maximum_event_age_in_seconds = 21600
-    maximum_retry_attempts       = 24
-  }
-
-  dead_letter_config {
-    arn = aws_sqs_queue.failure.arn
-  }
-}
-
-resource "aws_lambda_permission" "backup" {
-  count = local.backup_enabled ? 1 : 0
-
-  statement_id  = "AllowEventBridgeBackupSchedule"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["backup"].function_name
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.backup[0].arn
 }

@@ -1,6 +1,6 @@
 output "state_machine_arn" {
-  description = "ARN of the restore state machine."
-  value       = aws_sfn_state_machine.this.arn
+  description = "ARN of the restore state machine (known before it exists, from its name: modules/backup's function names it, and the state machine runs that function's backups)."
+  value       = local.state_machine_arn
 }
 
 output "state_machine_name" {
@@ -10,32 +10,22 @@ output "state_machine_name" {
 
 output "stream_function_name" {
   description = "Name of the stream function."
-  value       = aws_lambda_function.this["stream"].function_name
+  value       = module.function["stream"].function_name
 }
 
 output "prepare_function_name" {
   description = "Name of the prepare function."
-  value       = aws_lambda_function.this["prepare"].function_name
+  value       = module.function["prepare"].function_name
 }
 
 output "finalize_function_name" {
   description = "Name of the finalize function."
-  value       = aws_lambda_function.this["finalize"].function_name
-}
-
-output "backup_function_name" {
-  description = "Name of the backup function, or null when backups are off."
-  value       = try(aws_lambda_function.this["backup"].function_name, null)
-}
-
-output "backup_rule_name" {
-  description = "Name of the EventBridge rule that runs the backup function on its schedule, or null when backups are off."
-  value       = one(aws_cloudwatch_event_rule.backup[*].name)
+  value       = module.function["finalize"].function_name
 }
 
 output "function_names" {
-  description = "Names of this part's functions, by key (stream, prepare, finalize, and backup when backups are on)."
-  value       = { for key, function in aws_lambda_function.this : key => function.function_name }
+  description = "Names of this part's functions, by key (stream, prepare, finalize)."
+  value       = { for key, function in module.function : key => function.function_name }
 }
 
 output "stream_event_source_mapping_uuid" {
@@ -44,18 +34,18 @@ output "stream_event_source_mapping_uuid" {
 }
 
 output "failure_queue_url" {
-  description = "URL of the failure queue (stream records and finalize events that failed)."
-  value       = aws_sqs_queue.failure.id
+  description = "URL of the failure queue (stream records, and finalize and backup events, that failed)."
+  value       = module.failure_queue.queue_url
 }
 
 output "failure_queue_arn" {
   description = "ARN of the failure queue."
-  value       = aws_sqs_queue.failure.arn
+  value       = module.failure_queue.queue_arn
 }
 
 output "queue_names" {
   description = "Names of this part's queues, by key."
-  value       = { stream_failures = aws_sqs_queue.failure.name }
+  value       = { stream_failures = module.failure_queue.queue_name }
 }
 
 output "datasync_security_group_id" {
@@ -75,5 +65,5 @@ output "datasync_log_group_arn" {
 
 output "efs_access_role_arn" {
   description = "ARN of the role DataSync assumes to mount the volumes through access points."
-  value       = aws_iam_role.efs_access.arn
+  value       = module.efs_access_role.role_arn
 }

@@ -78,18 +78,6 @@ variable "registry_stream_arn" {
   nullable    = false
 }
 
-variable "idempotency_table_name" {
-  description = "Name of the idempotency table."
-  type        = string
-  nullable    = false
-}
-
-variable "idempotency_table_arn" {
-  description = "ARN of the idempotency table."
-  type        = string
-  nullable    = false
-}
-
 variable "notification_topic_arn" {
   description = "ARN of the SNS topic the finalize function notifies of failed restores."
   type        = string
@@ -236,28 +224,23 @@ variable "stream_maximum_record_age_seconds" {
 
 variable "backup" {
   description = <<-EOT
-    Backups to S3: enabled, the schedule of the backup function (an EventBridge rate() or
-    cron() expression), and the bucket and role from modules/backup (required when enabled).
-    Off: no backup function, no schedule, and empty BACKUP_* variables.
+    Backups to S3: enabled, and the bucket, role and schedule rule from modules/backup
+    (required when enabled). Off: no S3 grants, no backup stream filter, and empty BACKUP_*
+    variables.
   EOT
   type = object({
     enabled                = optional(bool, false)
-    schedule_expression    = optional(string, "rate(1 day)")
     bucket_name            = optional(string)
     bucket_arn             = optional(string)
     bucket_access_role_arn = optional(string)
+    schedule_rule_arn      = optional(string)
   })
   default  = {}
   nullable = false
 
   validation {
-    condition     = !var.backup.enabled || (var.backup.bucket_name != null && var.backup.bucket_arn != null && var.backup.bucket_access_role_arn != null)
-    error_message = "backup.enabled = true needs backup.bucket_name, backup.bucket_arn and backup.bucket_access_role_arn (the outputs of modules/backup)."
-  }
-
-  validation {
-    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\))$", var.backup.schedule_expression))
-    error_message = "backup.schedule_expression must be an EventBridge schedule such as \"rate(1 day)\" or \"cron(0 2 * * ? *)\"."
+    condition     = !var.backup.enabled || (var.backup.bucket_name != null && var.backup.bucket_arn != null && var.backup.bucket_access_role_arn != null && var.backup.schedule_rule_arn != null)
+    error_message = "backup.enabled = true needs backup.bucket_name, backup.bucket_arn, backup.bucket_access_role_arn and backup.schedule_rule_arn (the outputs of modules/backup)."
   }
 }
 
