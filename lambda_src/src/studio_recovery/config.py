@@ -69,9 +69,6 @@ class StreamSettings(_Settings):
     registry_table_name: NonEmptyStr = Field(
         alias="REGISTRY_TABLE_NAME", description="the registry DynamoDB table name"
     )
-    idempotency_table_name: NonEmptyStr = Field(
-        alias="IDEMPOTENCY_TABLE_NAME", description="the idempotency DynamoDB table name"
-    )
     state_machine_arn: NonEmptyStr = Field(
         alias="STATE_MACHINE_ARN", description="the restore state machine ARN"
     )
