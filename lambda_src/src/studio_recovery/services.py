@@ -35,6 +35,7 @@ from studio_recovery.logic.ports import (
     RestoreStore,
     Workflow,
 )
+from studio_recovery.logic.restore_plan import reuse_window_of
 
 
 def utc_now() -> datetime:
@@ -87,7 +88,7 @@ def build_stream_services() -> StreamServices:
         registry=RegistryRepository(settings.registry_table_name),
         restores=RestoreRepository(settings.registry_table_name),
         workflow=WorkflowGateway(settings.state_machine_arn),
-        reuse_window=timedelta(days=settings.name_reuse_window_days),
+        reuse_window=reuse_window_of(settings.name_reuse_window_days),
         backup_bucket=settings.backup_bucket_name,
     )
 
