@@ -12,8 +12,11 @@ from studio_recovery.config import load_settings
 from studio_recovery.dal.registry import RegistryRepository
 from studio_recovery.dal.workflow import WorkflowGateway
 from studio_recovery.handlers import backup as backup_module
-from studio_recovery.logic.backups import BackupsNotStartedError
-from studio_recovery.models.errors import ConfigurationError, MalformedEventError
+from studio_recovery.models.errors import (
+    BackupsNotStartedError,
+    ConfigurationError,
+    MalformedEventError,
+)
 from studio_recovery.models.registry import Domain
 from studio_recovery.models.restore import RestoreRequest
 

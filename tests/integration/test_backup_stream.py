@@ -12,8 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecord,
 )
 from studio_recovery.config import load_settings
-from studio_recovery.dal.registry import RegistryRepository
-from studio_recovery.dal.restores import RestoreRepository
+from studio_recovery.dal.registry import RegistryRepository, RestoreRepository
 from studio_recovery.handlers import stream as stream_module
 from studio_recovery.models.registry import Domain, ProfileKey, generation_sk
 from studio_recovery.models.restore import (

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from studio_recovery.cli.exit_codes import ExitCode
-from studio_recovery.dal.registry import RegistryRepository
-from studio_recovery.dal.restores import RestoreRepository
+from studio_recovery.dal.registry import RegistryRepository, RestoreRepository
 from studio_recovery.models.registry import ProfileKey
 
 if TYPE_CHECKING:

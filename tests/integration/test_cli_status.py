@@ -9,7 +9,7 @@ import boto3
 import pytest
 from studio_recovery.cli.commands.status import COLUMNS
 from studio_recovery.cli.exit_codes import ExitCode
-from studio_recovery.dal.restores import RestoreRepository
+from studio_recovery.dal.registry import RestoreRepository
 from studio_recovery.models.registry import Generation, ProfileKey
 from studio_recovery.models.restore import (
     HomeLocation,

@@ -204,7 +204,9 @@ def test_endless_conflicts_end_in_transient_error(
     repo: RegistryRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _record(repo, USER1, "200001")
-    monkeypatch.setattr("studio_recovery.dal.registry._backoff", lambda attempt: None)
+    monkeypatch.setattr(
+        "studio_recovery.dal.registry.table.backoff", lambda attempt: None
+    )
     # The profile row always looks one generation behind: every write fails its condition.
     stale = repo.get_profile(USER1)
     assert stale is not None

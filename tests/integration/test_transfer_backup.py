@@ -22,19 +22,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from studio_recovery.config import load_settings
-from studio_recovery.dal.datasync import (
-    TASK_OPTIONS,
-    DataSyncGateway,
-    manifest_config,
-    s3_bucket_arn,
-)
+from studio_recovery.dal.datasync import DataSyncGateway
 from studio_recovery.dal.efs import EfsGateway
 from studio_recovery.dal.notify import Notifier
-from studio_recovery.dal.registry import RegistryRepository
-from studio_recovery.dal.restores import RestoreRepository
+from studio_recovery.dal.registry import RegistryRepository, RestoreRepository
 from studio_recovery.dal.s3 import ManifestWriter
 from studio_recovery.handlers import transfer as transfer_module
-from studio_recovery.logic.transfer import TransferServices
+from studio_recovery.models.aws import s3_bucket_arn
+from studio_recovery.models.datasync import RESTORE_TASK_OPTIONS, ManifestConfig
 from studio_recovery.models.errors import TransientAwsError
 from studio_recovery.models.restore import (
     BackupLocation,
@@ -43,6 +38,7 @@ from studio_recovery.models.restore import (
     make_backup_id,
     restore_sk,
 )
+from studio_recovery.services import TransferServices
 
 from tests.integration.restore_fixtures import (
     REGION,
@@ -231,14 +227,17 @@ def test_s3_location_and_manifest_task_in_moto_datasync(bucket: Any) -> None:
         target_location_arn=other,
         log_group_arn=None,
         tags={"restore_id": "x"},
-        manifest=manifest_config(
+        manifest=ManifestConfig(
             bucket_arn=s3_bucket_arn(BUCKET),
             object_path="manifests/x.csv",
             access_role_arn=ROLE_ARN,
             version_id="v1",
         ),
     )
-    assert client.describe_task(TaskArn=task)["Options"] == dict(TASK_OPTIONS)
+    assert (
+        client.describe_task(TaskArn=task)["Options"]
+        == RESTORE_TASK_OPTIONS.as_request()
+    )
     assert gateway.delete_task(task) is True
     assert gateway.delete_location(location) is True
     remaining = [entry["LocationArn"] for entry in client.list_locations()["Locations"]]

@@ -16,13 +16,11 @@ from botocore.exceptions import ClientError
 from studio_recovery.dal.datasync import DataSyncGateway
 from studio_recovery.dal.efs import EfsGateway
 from studio_recovery.dal.notify import Notifier
-from studio_recovery.dal.registry import RegistryRepository
-from studio_recovery.dal.restores import RestoreRepository
+from studio_recovery.dal.registry import RegistryRepository, RestoreRepository
 from studio_recovery.dal.workflow import WorkflowGateway
 from studio_recovery.handlers import transfer as transfer_module
 from studio_recovery.logic.restore_plan import StartRestore, plan_restore
 from studio_recovery.logic.restore_start import start_restore
-from studio_recovery.logic.transfer import TransferServices
 from studio_recovery.models.errors import (
     NoUsableSubnetError,
     RestoreStoppedError,
@@ -37,6 +35,7 @@ from studio_recovery.models.restore import (
     RestoreRequest,
     restore_sk,
 )
+from studio_recovery.services import TransferServices
 
 from tests.integration.restore_fixtures import (
     REGION,

@@ -74,6 +74,13 @@ def test_stream_settings_default_reuse_window() -> None:
     assert settings.name_reuse_window_days == 30
 
 
+def test_stream_settings_have_no_idempotency_table() -> None:
+    """The stream path is idempotent by its deterministic execution names, not Powertools
+    idempotency: the stream function takes no idempotency table (the event function does)."""
+    assert "idempotency_table_name" not in StreamSettings.model_fields
+    assert "idempotency_table_name" in EventSettings.model_fields
+
+
 def test_prepare_settings_split_subnets_and_default_options() -> None:
     settings = parse_settings(PrepareSettings, PREPARE_ENV)
     assert settings.datasync_subnet_ids == ["subnet-0abc", "subnet-0def"]

@@ -7,8 +7,12 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.stub import Stubber
-from studio_recovery.dal.sagemaker import ResourceGoneError, SageMakerGateway
-from studio_recovery.models.errors import TransientAwsError, UnresolvableProfileError
+from studio_recovery.dal.sagemaker import SageMakerGateway
+from studio_recovery.models.errors import (
+    ResourceGoneError,
+    TransientAwsError,
+    UnresolvableProfileError,
+)
 
 
 @pytest.fixture

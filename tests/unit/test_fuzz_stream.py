@@ -31,19 +31,19 @@ from studio_recovery.dal.workflow import StartedExecution, execution_arn_of
 from studio_recovery.handlers import stream as stream_module
 from studio_recovery.logic.transfer import validate_transfer
 from studio_recovery.models.errors import MalformedEventError
+from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import (
     Generation,
-    Profile,
     ProfileKey,
     generation_sk,
 )
 from studio_recovery.models.restore import (
     COPY_SK,
-    CopyRequest,
     RestoreItem,
     RestoreRequest,
     restore_sk,
 )
+from studio_recovery.services import StreamServices
 
 from tests.hypothesis_profiles import fuzz_settings
 
@@ -265,9 +265,10 @@ class FakeRegistry:
 
     items: dict[tuple[str, str], dict[str, Any]]
 
-    def get_profile(self, key: ProfileKey) -> Profile | None:
-        item = self.items.get((key.pk, "PROFILE"))
-        return Profile.from_item(item) if item else None
+    def read_history(self, key: ProfileKey) -> ProfileHistory:
+        """The partition's raw items, as one Query returns them."""
+        found = [dict(item) for (pk, _), item in self.items.items() if pk == key.pk]
+        return ProfileHistory.from_items(key, found)
 
     def list_generations(self, key: ProfileKey) -> list[Generation]:
         found = [
@@ -284,10 +285,6 @@ class FakeRestores:
 
     items: dict[tuple[str, str], dict[str, Any]]
     recorder: Recorder
-
-    def get_copy(self, key: ProfileKey) -> CopyRequest | None:
-        item = self.items.get((key.pk, COPY_SK))
-        return CopyRequest.from_item(item) if item else None
 
     def create_restore(self, item: RestoreItem) -> bool:
         if (item.pk, item.sk) in self.items:
@@ -564,7 +561,7 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         fresh = Recorder()
         state["recorder"] = fresh
         harness.recorder = fresh
-        state["services"] = stream_module.StreamServices(
+        state["services"] = StreamServices(
             registry=FakeRegistry(items),  # type: ignore[arg-type]
             restores=FakeRestores(items, fresh),  # type: ignore[arg-type]
             workflow=FakeWorkflow(fresh),  # type: ignore[arg-type]

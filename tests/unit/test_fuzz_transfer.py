@@ -25,13 +25,13 @@ from hypothesis import event, given, note
 from hypothesis import strategies as st
 from studio_recovery.config import load_settings
 from studio_recovery.handlers import transfer as transfer_module
-from studio_recovery.logic.transfer import TransferServices
 from studio_recovery.models.errors import (
     MalformedEventError,
     StudioRecoveryError,
     UnsafeTransferError,
 )
 from studio_recovery.models.registry import NAME_PATTERN, UID_PATTERN
+from studio_recovery.services import TransferServices
 
 from tests.hypothesis_profiles import fuzz_settings
 

@@ -15,17 +15,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from studio_recovery.config import PrepareSettings, parse_settings
-from studio_recovery.dal.datasync import (
-    BACKUP_TASK_OPTIONS,
-    TASK_OPTIONS,
-    DataSyncGateway,
-    manifest_config,
-    partition_of,
-    s3_bucket_arn,
-)
-from studio_recovery.dal.efs import AccessPoint, MountTarget, Subnet
+from studio_recovery.dal.datasync import DataSyncGateway
 from studio_recovery.dal.s3 import (
-    Manifest,
     ManifestEntry,
     ObjectVersion,
     choose_versions,
@@ -34,14 +25,26 @@ from studio_recovery.dal.s3 import (
     parse_versions,
 )
 from studio_recovery.logic.transfer import (
-    BackupsNotConfiguredError,
-    TransferServices,
     finalize,
     finalize_stopped,
     prepare,
     validate_transfer,
 )
+from studio_recovery.models.aws import (
+    AccessPoint,
+    Manifest,
+    MountTarget,
+    Subnet,
+    partition_of,
+    s3_bucket_arn,
+)
+from studio_recovery.models.datasync import (
+    BACKUP_TASK_OPTIONS,
+    RESTORE_TASK_OPTIONS,
+    ManifestConfig,
+)
 from studio_recovery.models.errors import (
+    BackupsNotConfiguredError,
     HomeDirectoryTimeout,
     MalformedEventError,
     UnsafeTransferError,
@@ -58,6 +61,7 @@ from studio_recovery.models.restore import (
     make_backup_id,
     restore_sk,
 )
+from studio_recovery.services import TransferServices
 
 NOW = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
 BUCKET = "studio-recovery-backups-123456789012-us-east-1"
@@ -551,7 +555,7 @@ def test_parse_versions_reads_versions_and_delete_markers_of_a_page() -> None:
 
 
 def test_backup_options_are_incremental_mirroring_and_keep_ownership() -> None:
-    assert BACKUP_TASK_OPTIONS == {
+    assert BACKUP_TASK_OPTIONS.as_request() == {
         "VerifyMode": "ONLY_FILES_TRANSFERRED",
         "OverwriteMode": "ALWAYS",
         "PreserveDeletedFiles": "REMOVE",
@@ -562,9 +566,9 @@ def test_backup_options_are_incremental_mirroring_and_keep_ownership() -> None:
         "LogLevel": "BASIC",
     }
     # and a restore's stay the safe ones
-    assert TASK_OPTIONS["OverwriteMode"] == "NEVER"
-    assert TASK_OPTIONS["PreserveDeletedFiles"] == "PRESERVE"
-    assert TASK_OPTIONS["Uid"] == TASK_OPTIONS["Gid"] == "NONE"
+    assert RESTORE_TASK_OPTIONS.OverwriteMode == "NEVER"
+    assert RESTORE_TASK_OPTIONS.PreserveDeletedFiles == "PRESERVE"
+    assert RESTORE_TASK_OPTIONS.Uid == RESTORE_TASK_OPTIONS.Gid == "NONE"
 
 
 @dataclass
@@ -589,7 +593,7 @@ def test_gateway_sends_s3_location_and_task_with_options_and_manifest() -> None:
         access_role_arn=ROLE,
         tags={},
     )
-    config = manifest_config(
+    config = ManifestConfig(
         bucket_arn=s3_bucket_arn(BUCKET),
         object_path="manifests/x.csv",
         access_role_arn=ROLE,
@@ -610,7 +614,7 @@ def test_gateway_sends_s3_location_and_task_with_options_and_manifest() -> None:
         "S3Config": {"BucketAccessRoleArn": ROLE},
         "Tags": [],
     }
-    assert task["Options"] == dict(TASK_OPTIONS)
+    assert task["Options"] == RESTORE_TASK_OPTIONS.as_request()
     assert task["ManifestConfig"] == {
         "Action": "TRANSFER",
         "Format": "CSV",
@@ -736,8 +740,8 @@ def test_prepare_restore_from_backup_writes_the_manifest_first(world: World) -> 
     assert target["access_point_arn"].endswith("access-point/fsap-1")
     assert world.efs.access_points["fsap-1"]["uid"] == "200002"
     task = world.datasync.tasks[transfer.task_arn]
-    assert task["options"] == TASK_OPTIONS
-    assert task["manifest"]["Source"]["S3"] == {
+    assert task["options"] == RESTORE_TASK_OPTIONS
+    assert task["manifest"].as_request()["Source"]["S3"] == {
         "ManifestObjectPath": f"manifests/{RESTORE_ID}.csv",
         "S3BucketArn": f"arn:aws:s3:::{BUCKET}",
         "BucketAccessRoleArn": ROLE,

@@ -18,8 +18,7 @@ from botocore.model import OperationModel
 
 from studio_recovery.cli.errors import UsageError
 from studio_recovery.cli.render import Output
-from studio_recovery.dal.registry import RegistryRepository
-from studio_recovery.dal.restores import RestoreRepository
+from studio_recovery.dal.registry import RegistryRepository, RestoreRepository
 from studio_recovery.dal.workflow import WorkflowGateway
 
 SANDBOX_REGION = "us-east-1"
@@ -209,11 +208,6 @@ class Context:
         """Restore items and copy requests (the library's own data-access code)."""
         table = self.resources.require("registry_table_name")
         return RestoreRepository(table, self.aws.resource("dynamodb"))
-
-    def registry_table(self) -> Any:
-        """The registry table as a boto3 `Table` (for the CLI's own adapters)."""
-        table = self.resources.require("registry_table_name")
-        return self.aws.resource("dynamodb").Table(table)
 
     def workflow(self) -> WorkflowGateway:
         """StartExecution on the restore state machine (the library's gateway)."""

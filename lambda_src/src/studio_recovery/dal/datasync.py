@@ -18,6 +18,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from studio_recovery.dal.aws_errors import error_code, is_transient, transient_aws_errors
+from studio_recovery.models.datasync import (
+    BACKUP_STORAGE_CLASS,
+    RESTORE_TASK_OPTIONS,
+    ManifestConfig,
+    TaskOptions,
+)
+from studio_recovery.models.errors import ResourceNotDeletedError
 from studio_recovery.observability import logger
 
 if TYPE_CHECKING:
@@ -30,63 +37,6 @@ creation calls at a few per second per account."""
 OUR_ATTEMPTS = 3
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 4.0
-
-TASK_OPTIONS: Mapping[str, str] = {
-    "VerifyMode": "ONLY_FILES_TRANSFERRED",
-    "OverwriteMode": "NEVER",
-    "PreserveDeletedFiles": "PRESERVE",
-    "TransferMode": "CHANGED",
-    "PosixPermissions": "PRESERVE",
-    "Uid": "NONE",
-    "Gid": "NONE",
-    "LogLevel": "BASIC",
-}
-"""Safe options (docs/internals.md section 4): never overwrite a file the user already has in
-the new home, never delete anything; ownership comes from the target access point."""
-
-BACKUP_TASK_OPTIONS: Mapping[str, str] = {
-    "VerifyMode": "ONLY_FILES_TRANSFERRED",
-    "OverwriteMode": "ALWAYS",
-    "PreserveDeletedFiles": "REMOVE",
-    "TransferMode": "CHANGED",
-    "PosixPermissions": "PRESERVE",
-    "Uid": "INT_VALUE",
-    "Gid": "INT_VALUE",
-    "LogLevel": "BASIC",
-}
-"""Backup options (docs/internals.md section 7): incremental (only what changed), the
-prefix mirrors the home (a removed file becomes a delete marker: the bucket is versioned,
-so nothing is lost), ownership and permissions kept in the objects' metadata."""
-
-BACKUP_STORAGE_CLASS = "STANDARD"
-
-
-def s3_bucket_arn(bucket: str, partition: str = "aws") -> str:
-    """`arn:<partition>:s3:::<bucket>` (bucket ARNs name no region or account)."""
-    return f"arn:{partition}:s3:::{bucket}"
-
-
-def partition_of(arn: str) -> str:
-    """The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`, ...)."""
-    parts = arn.split(":")
-    if len(parts) < 6 or parts[0] != "arn" or not parts[1]:
-        raise ValueError(f"not an ARN: {arn!r}")
-    return parts[1]
-
-
-def manifest_config(
-    *, bucket_arn: str, object_path: str, access_role_arn: str, version_id: str | None = None
-) -> dict[str, Any]:
-    """A task's `ManifestConfig`: transfer exactly the CSV manifest's objects."""
-    source: dict[str, str] = {
-        "ManifestObjectPath": object_path,
-        "S3BucketArn": bucket_arn,
-        "BucketAccessRoleArn": access_role_arn,
-    }
-    if version_id:
-        source["ManifestObjectVersionId"] = version_id
-    return {"Action": "TRANSFER", "Format": "CSV", "Source": {"S3": source}}
-
 
 ResultT = TypeVar("ResultT")
 
@@ -189,22 +139,22 @@ class DataSyncGateway:
         target_location_arn: str,
         log_group_arn: str | None,
         tags: Mapping[str, str],
-        options: Mapping[str, str] = TASK_OPTIONS,
-        manifest: Mapping[str, Any] | None = None,
+        options: TaskOptions = RESTORE_TASK_OPTIONS,
+        manifest: ManifestConfig | None = None,
     ) -> str:
-        """A task with `options` (TASK_OPTIONS unless told) and, when given, a
-        `ManifestConfig` (`manifest_config`); returns its ARN."""
+        """A task with `options` (RESTORE_TASK_OPTIONS unless told) and, when given, a
+        `ManifestConfig`; returns its ARN."""
         request: dict[str, Any] = {
             "Name": name,
             "SourceLocationArn": source_location_arn,
             "DestinationLocationArn": target_location_arn,
-            "Options": dict(options),
+            "Options": options.as_request(),
             "Tags": tag_list(tags),
         }
         if log_group_arn:
             request["CloudWatchLogGroupArn"] = log_group_arn
         if manifest is not None:
-            request["ManifestConfig"] = dict(manifest)
+            request["ManifestConfig"] = manifest.as_request()
         reply = call_with_backoff(
             "datasync create_task", lambda: self._client.create_task(**request)
         )
@@ -256,5 +206,5 @@ class DataSyncGateway:
         except ClientError as exc:
             if is_not_found(exc):
                 return False
-            raise
+            raise ResourceNotDeletedError(f"{action}: {error_code(exc)}: {exc}") from exc
         return True

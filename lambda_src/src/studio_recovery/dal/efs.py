@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -12,34 +11,11 @@ from botocore.exceptions import ClientError
 
 from studio_recovery.dal.aws_errors import error_code
 from studio_recovery.dal.datasync import ADAPTIVE_RETRY_CONFIG, call_with_backoff, tag_list
-from studio_recovery.models.errors import HomeDirectoryTimeout
+from studio_recovery.models.aws import AccessPoint, MountTarget, Subnet
+from studio_recovery.models.errors import HomeDirectoryTimeout, ResourceNotDeletedError
 
 if TYPE_CHECKING:
     from mypy_boto3_efs.client import EFSClient
-
-
-@dataclass(frozen=True)
-class MountTarget:
-    """Where a volume can be mounted from."""
-
-    availability_zone: str
-    vpc_id: str
-
-
-@dataclass(frozen=True)
-class Subnet:
-    """A subnet configured for DataSync."""
-
-    subnet_id: str
-    arn: str
-    availability_zone: str
-    vpc_id: str
-
-
-@dataclass(frozen=True)
-class AccessPoint:
-    access_point_id: str
-    arn: str
 
 
 class EfsGateway:
@@ -162,5 +138,7 @@ class EfsGateway:
         except ClientError as exc:
             if error_code(exc) in {"AccessPointNotFound", "FileSystemNotFound"}:
                 return False
-            raise
+            raise ResourceNotDeletedError(
+                f"efs delete_access_point {access_point_id}: {error_code(exc)}: {exc}"
+            ) from exc
         return True

@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 
 from studio_recovery.dal.aws_errors import RETRY_CONFIG, transient_aws_errors
+from studio_recovery.models.aws import Manifest
 from studio_recovery.models.restore import MANIFEST_ROOT
 
 
@@ -47,16 +48,6 @@ class ManifestEntry:
 
     path: str
     version_id: str
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A manifest as written: where it is, and how many objects it lists."""
-
-    bucket: str
-    key: str
-    version_id: str | None
-    entries: int
 
 
 def manifest_key(restore_id: str) -> str:

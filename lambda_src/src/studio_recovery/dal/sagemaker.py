@@ -9,62 +9,22 @@ retries raise `TransientAwsError`; any other failure of a Describe raises
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.endpoint import MAX_POOL_CONNECTIONS
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
 
 from studio_recovery.dal.aws_errors import RETRY_CONFIG, error_code, transient_aws_errors
-from studio_recovery.models.errors import NotFoundError, UnresolvableProfileError
+from studio_recovery.models.errors import ResourceGoneError, UnresolvableProfileError
 from studio_recovery.models.registry import Kind
+from studio_recovery.models.sagemaker import DomainDescription, ProfileDescription, ProfileSummary
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker.client import SageMakerClient
 
 NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
-
-
-class ResourceGoneError(NotFoundError):
-    """The SageMaker domain, profile or space does not exist (any more)."""
-
-
-class _Described(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class DomainDescription(_Described):
-    """What DescribeDomain / ListDomains tell us about a domain."""
-
-    domain_id: str
-    domain_name: str
-    efs_id: str | None = None
-    status: str | None = None
-    created_at: datetime | None = None
-
-
-class ProfileDescription(_Described):
-    """What DescribeUserProfile / DescribeSpace tell us. `uid` is raw: validate before use."""
-
-    domain_id: str
-    kind: Kind
-    name: str
-    uid: str | None = None
-    sso_user_value: str | None = None
-    status: str | None = None
-    created_at: datetime | None = None
-
-
-class ProfileSummary(_Described):
-    """One row of ListUserProfiles / ListSpaces."""
-
-    domain_id: str
-    kind: Kind
-    name: str
-    status: str | None = None
 
 
 LIST_PAGE_SIZE = 100

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from studio_recovery.dal.aws_errors import RETRY_CONFIG, error_code, transient_aws_errors
+from studio_recovery.models.aws import StartedExecution
 from studio_recovery.models.restore import RestoreRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
-
-
-@dataclass(frozen=True)
-class StartedExecution:
-    execution_arn: str
-    already_started: bool
 
 
 def execution_arn_of(state_machine_arn: str, name: str) -> str:

@@ -9,52 +9,23 @@ cannot be started does not stop the others: the run goes on, then fails at the e
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from studio_recovery.config import BackupSettings, load_settings
-from studio_recovery.dal.registry import RegistryRepository
-from studio_recovery.dal.restores import RestoreRepository
-from studio_recovery.dal.workflow import WorkflowGateway
-from studio_recovery.logic.backups import (
-    BackupsNotStartedError,
-    gone_volumes,
-    scheduled_backup,
-)
+from studio_recovery.logic.backups import gone_volumes, scheduled_backup
 from studio_recovery.logic.restore_start import start_backup
-from studio_recovery.models.errors import MalformedEventError
+from studio_recovery.models.errors import BackupsNotStartedError, MalformedEventError
 from studio_recovery.models.registry import Domain, Profile, parse_iso
 from studio_recovery.observability import logger, metrics
+from studio_recovery.services import BackupServices
+from studio_recovery.services import build_backup_services as build_services
 
 PROGRESS_EVERY = 100
 """A progress line every this many profiles."""
-
-
-@dataclass
-class BackupServices:
-    registry: RegistryRepository
-    restores: RestoreRepository
-    workflow: WorkflowGateway
-    bucket: str
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-
-@functools.cache
-def build_services() -> BackupServices:
-    """Clients and settings, made once per cold start (tests: `build_services.cache_clear()`)."""
-    settings = load_settings(BackupSettings)
-    return BackupServices(
-        registry=RegistryRepository(settings.registry_table_name),
-        restores=RestoreRepository(settings.registry_table_name),
-        workflow=WorkflowGateway(settings.state_machine_arn),
-        bucket=settings.backup_bucket_name,
-    )
 
 
 @dataclass

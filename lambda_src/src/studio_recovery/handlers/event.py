@@ -26,7 +26,8 @@ from studio_recovery.config import EventSettings, load_settings
 from studio_recovery.dal.aws_errors import RETRY_CONFIG
 from studio_recovery.dal.registry import RegistryRepository
 from studio_recovery.dal.sagemaker import SageMakerGateway
-from studio_recovery.logic.events import EventRegistry, SageMakerReader, handle_event
+from studio_recovery.logic.events import handle_event
+from studio_recovery.logic.ports import EventRegistry, SageMakerReader
 from studio_recovery.models.cloudtrail import SageMakerCloudTrailEvent
 from studio_recovery.models.errors import MalformedEventError, StudioRecoveryError
 from studio_recovery.observability import logger, metrics, tracer

@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from studio_recovery.config import SeederSettings, load_settings
 from studio_recovery.dal.registry import RegistryRepository
 from studio_recovery.dal.sagemaker import SageMakerGateway
-from studio_recovery.logic.seeding import SeedRegistry, SeedSource, seed
+from studio_recovery.logic.ports import SeedRegistry, SeedSource
+from studio_recovery.logic.seeding import seed
 from studio_recovery.models.errors import MalformedEventError
 from studio_recovery.observability import logger, metrics, tracer
 

@@ -8,7 +8,6 @@ up what the stopped execution left behind.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any, TypeVar
 
@@ -16,20 +15,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from studio_recovery.config import FinalizeSettings, PrepareSettings, load_settings
-from studio_recovery.dal.datasync import DataSyncGateway
-from studio_recovery.dal.efs import EfsGateway
-from studio_recovery.dal.notify import Notifier
-from studio_recovery.dal.registry import RegistryRepository
-from studio_recovery.dal.restores import RestoreRepository
-from studio_recovery.dal.s3 import ManifestWriter
-from studio_recovery.dal.workflow import WorkflowGateway
-from studio_recovery.logic.transfer import (
-    TransferServices,
-    finalize,
-    finalize_stopped,
-    prepare,
-)
+from studio_recovery.config import PrepareSettings, load_settings
+from studio_recovery.logic.ports import RestoreStore
+from studio_recovery.logic.transfer import finalize, finalize_stopped, prepare
 from studio_recovery.models.errors import MalformedEventError
 from studio_recovery.models.registry import ProfileKey
 from studio_recovery.models.restore import (
@@ -39,41 +27,12 @@ from studio_recovery.models.restore import (
     RestoreItem,
 )
 from studio_recovery.observability import append_context_keys, logger, metrics
+from studio_recovery.services import build_finalize_services, build_prepare_services
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 STOPPED_STATUSES = frozenset({"ABORTED", "TIMED_OUT"})
-
-
-@functools.cache
-def build_prepare_services() -> TransferServices:
-    """Clients for prepare, made once per cold start (tests replace this).
-
-    The S3 client (manifests of restores from a backup) only when backups are configured.
-    """
-    settings = load_settings(PrepareSettings)
-    backups_on = bool(settings.manifest_bucket_name and settings.backup_bucket_access_role_arn)
-    return TransferServices(
-        restores=RestoreRepository(settings.registry_table_name),
-        datasync=DataSyncGateway(),
-        efs=EfsGateway(),
-        manifests=ManifestWriter() if backups_on else None,
-    )
-
-
-@functools.cache
-def build_finalize_services() -> TransferServices:
-    """Clients for finalize, made once per cold start (tests replace this)."""
-    settings = load_settings(FinalizeSettings)
-    return TransferServices(
-        restores=RestoreRepository(settings.registry_table_name),
-        datasync=DataSyncGateway(),
-        efs=EfsGateway(),
-        registry=RegistryRepository(settings.registry_table_name),
-        notifier=Notifier(settings.notification_topic_arn),
-        workflow=WorkflowGateway(settings.state_machine_arn),
-    )
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -125,7 +84,7 @@ def _on_stopped_execution(event: dict[str, Any]) -> dict[str, Any]:
     return outcome.workflow_output()
 
 
-def _restore_of(detail: dict[str, Any], restores: RestoreRepository) -> RestoreItem | None:
+def _restore_of(detail: dict[str, Any], restores: RestoreStore) -> RestoreItem | None:
     """The restore of a stopped execution: from its input when readable, else by ARN."""
     try:
         state = json.loads(detail.get("input") or "{}")

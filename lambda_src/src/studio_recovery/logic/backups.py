@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from studio_recovery.models.errors import StudioRecoveryError
 from studio_recovery.models.registry import Domain, Generation, Profile
 from studio_recovery.models.restore import (
     BackupLocation,
@@ -29,11 +28,6 @@ from studio_recovery.models.restore import (
     Trigger,
     make_backup_id,
 )
-
-
-class BackupsNotStartedError(StudioRecoveryError):
-    """Some scheduled backups could not be started; the others were. Raised at the end of
-    the run so the invocation counts as failed (and the errors alarm fires)."""
 
 
 class BackupSkip(StrEnum):

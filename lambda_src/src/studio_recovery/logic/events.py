@@ -10,69 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import ValidationError
 
-from studio_recovery.dal.sagemaker import DomainDescription, ProfileDescription, ResourceGoneError
+from studio_recovery.logic.ports import EventRegistry, SageMakerReader
 from studio_recovery.models.cloudtrail import CloudTrailDetail, RequestParameters
 from studio_recovery.models.errors import (
     MalformedEventError,
+    ResourceGoneError,
     UnresolvableProfileError,
     UnsupportedEventError,
 )
 from studio_recovery.models.registry import (
     Domain,
-    Generation,
     Kind,
     ProfileKey,
     Retention,
     is_valid_uid,
 )
+from studio_recovery.models.sagemaker import DomainDescription
 from studio_recovery.observability import append_context_keys, logger
-
-
-class SageMakerReader(Protocol):
-    """The SageMaker calls the event logic needs (dal.sagemaker.SageMakerGateway)."""
-
-    def describe_domain(self, domain_id: str) -> DomainDescription: ...
-
-    def describe_profile(self, domain_id: str, kind: Kind, name: str) -> ProfileDescription: ...
-
-
-class EventRegistry(Protocol):
-    """The registry writes the event logic needs (dal.registry.RegistryRepository)."""
-
-    def record_generation(
-        self,
-        key: ProfileKey,
-        *,
-        domain_id: str,
-        efs_id: str,
-        uid: str,
-        created_at: datetime,
-        sso_user_value: str | None = None,
-        event_id: str | None = None,
-    ) -> Generation: ...
-
-    def mark_deleted(
-        self, key: ProfileKey, domain_id: str, deleted_at: datetime
-    ) -> Generation | None: ...
-
-    def put_domain(self, domain: Domain) -> bool: ...
-
-    def mark_domain_deleted(
-        self,
-        domain_name: str,
-        domain_id: str,
-        deleted_at: datetime,
-        retention: Retention,
-        event_id: str | None = None,
-    ) -> bool: ...
-
-    def get_domain_by_id(self, domain_id: str) -> Domain | None: ...
-
 
 Action = Literal[
     "generation_recorded",

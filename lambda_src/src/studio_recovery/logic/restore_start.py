@@ -18,8 +18,7 @@ from studio_recovery.models.restore import HomeLocation, RestoreItem, RestoreReq
 from studio_recovery.observability import logger
 
 if TYPE_CHECKING:
-    from studio_recovery.dal.restores import RestoreRepository
-    from studio_recovery.dal.workflow import WorkflowGateway
+    from studio_recovery.logic.ports import RestoreStore, Workflow
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class StartResult:
 def record_skip(
     plan: SkipRestore,
     target: Generation,
-    restores: RestoreRepository,
+    restores: RestoreStore,
     now: datetime,
     trigger: Trigger = "auto",
 ) -> str:
@@ -68,8 +67,8 @@ def record_skip(
 
 def start_restore(
     plan: StartRestore,
-    restores: RestoreRepository,
-    workflow: WorkflowGateway,
+    restores: RestoreStore,
+    workflow: Workflow,
     now: datetime,
 ) -> StartResult:
     """Write the PENDING restore item, start the execution, point the profile row at it.
@@ -99,8 +98,8 @@ def start_restore(
 
 def start_backup(
     request: RestoreRequest,
-    restores: RestoreRepository,
-    workflow: WorkflowGateway,
+    restores: RestoreStore,
+    workflow: Workflow,
     now: datetime,
 ) -> StartResult:
     """Write the PENDING backup item (if absent), start the execution named by the backup
@@ -116,8 +115,8 @@ def start_backup(
 
 def _write_and_start(
     request: RestoreRequest,
-    restores: RestoreRepository,
-    workflow: WorkflowGateway,
+    restores: RestoreStore,
+    workflow: Workflow,
     now: datetime,
     noun: str,
 ) -> StartResult:

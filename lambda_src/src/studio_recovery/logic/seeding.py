@@ -8,22 +8,18 @@ list them are normal; each profile that cannot be recorded is skipped with a rea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
-from studio_recovery.dal.sagemaker import (
-    DomainDescription,
-    ProfileDescription,
-    ProfileSummary,
-    ResourceGoneError,
-)
-from studio_recovery.models.errors import UnresolvableProfileError
-from studio_recovery.models.registry import Domain, HomeDirectory, Kind, ProfileKey, is_valid_uid
+from studio_recovery.logic.ports import SeedRegistry, SeedResult, SeedSource
+from studio_recovery.models.errors import ResourceGoneError, UnresolvableProfileError
+from studio_recovery.models.registry import Domain, HomeDirectory, ProfileKey, is_valid_uid
+from studio_recovery.models.sagemaker import DomainDescription, ProfileSummary
 from studio_recovery.observability import logger
 
 GONE_STATUSES = frozenset({"Deleting", "Delete_Failed", "Failed"})
@@ -31,31 +27,6 @@ GONE_STATUSES = frozenset({"Deleting", "Delete_Failed", "Failed"})
 
 WRITE_BATCH = 100
 """Homes per `batch_record` call: one BatchGetItem and two 50-profile transactions."""
-
-
-class SeedSource(Protocol):
-    """The SageMaker calls seeding needs (dal.sagemaker.SageMakerGateway)."""
-
-    def list_domains(self) -> Iterator[DomainDescription]: ...
-
-    def describe_domain(self, domain_id: str) -> DomainDescription: ...
-
-    def list_profiles(self, domain_id: str, kind: Kind) -> Iterator[ProfileSummary]: ...
-
-    def describe_profile(self, domain_id: str, kind: Kind, name: str) -> ProfileDescription: ...
-
-
-class SeedResult(Protocol):
-    recorded: int
-    skipped: list[tuple[ProfileKey, str]]
-
-
-class SeedRegistry(Protocol):
-    """The registry writes seeding needs (dal.registry.RegistryRepository)."""
-
-    def put_domain(self, domain: Domain) -> bool: ...
-
-    def batch_record(self, homes: Iterable[HomeDirectory]) -> SeedResult: ...
 
 
 @dataclass

@@ -64,3 +64,29 @@ class RestoreStoppedError(StudioRecoveryError):
 class HomeDirectoryTimeout(StudioRecoveryError):
     """The new home directory (created through the new uid's access point) did not become
     available within the configured wait; never retried."""
+
+
+class ResourceGoneError(NotFoundError):
+    """The SageMaker domain, profile or space does not exist (any more)."""
+
+
+class ResourceNotDeletedError(StudioRecoveryError):
+    """AWS refused to delete a DataSync task or location or an EFS access point (neither
+    throttling nor already gone: denied, in use, ...). The clean-up keeps it on the restore
+    item and carries on."""
+
+
+class RegistryConflict(StudioRecoveryError):
+    """A conditional registry write found the item changed since it was read; the
+    registry re-reads and retries (never seen outside the data-access layer)."""
+
+
+class BackupsNotStartedError(StudioRecoveryError):
+    """Some scheduled backups could not be started; the others were. Raised at the end of
+    the run so the invocation counts as failed (and the errors alarm fires)."""
+
+
+class BackupsNotConfiguredError(StudioRecoveryError):
+    """A backup, or a restore from one, while the `prepare` function has no backup bucket
+    (BACKUP_BUCKET_NAME) or bucket access role (BACKUP_BUCKET_ACCESS_ROLE_ARN); a
+    configuration problem, never retried."""

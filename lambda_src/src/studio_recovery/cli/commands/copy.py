@@ -16,7 +16,6 @@ from studio_recovery.cli.commands.restore import (
 from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import Conflict, NotFound, UsageError
 from studio_recovery.cli.exit_codes import ExitCode
-from studio_recovery.cli.registry_adapters import put_copy_request
 from studio_recovery.logic.restore_plan import (
     PendingCopy,
     SkipRestore,
@@ -69,7 +68,7 @@ def run(context: Context) -> int:
     pending = PendingCopy(request=request, source_generations=generations)
     target_profile = registry.get_profile(target)
     plan = _plan_if_target_exists(context, target_profile, pending)
-    if not put_copy_request(context.registry_table(), request, replace_pending=args.force):
+    if not context.restores().put_copy_request(request, replace_pending=args.force):
         raise _pending_conflict(context, target)
     if plan is None:
         return _report_waiting(context, source, target)

@@ -14,7 +14,6 @@ from studio_recovery.cli.commands.efs import MountTarget, allows_nfs_from, mount
 from studio_recovery.cli.context import Aws, Context
 from studio_recovery.cli.errors import CliError, translate
 from studio_recovery.cli.exit_codes import ExitCode
-from studio_recovery.cli.registry_adapters import list_domains
 
 Result = Literal["PASS", "WARN", "FAIL"]
 DATASYNC_TASK_QUOTA = 100
@@ -177,9 +176,8 @@ def check_efs_access(context: Context) -> Iterable[Check]:
     """Every recorded EFS is open to DataSync from a subnet in a mount target's AZ."""
     datasync_group = context.resources.datasync_security_group_id
     subnets = datasync_subnets(context)
-    table = context.registry_table()
     volumes: dict[str, bool] = {}  # efs id -> some domain using it is live
-    for domain in list_domains(table):
+    for domain in context.registry().list_domains():
         if domain.deleted_at is not None and domain.retention == "Delete":
             continue
         volumes[domain.efs_id] = volumes.get(domain.efs_id, False) or domain.deleted_at is None

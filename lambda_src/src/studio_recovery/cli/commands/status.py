@@ -8,7 +8,6 @@ from typing import Any
 from studio_recovery.cli.args import studio_name
 from studio_recovery.cli.context import Context
 from studio_recovery.cli.exit_codes import ExitCode
-from studio_recovery.cli.registry_adapters import generations_by_profile
 from studio_recovery.cli.render import human_bytes, human_duration
 from studio_recovery.models.registry import Generation, Profile, to_iso
 
@@ -42,8 +41,7 @@ def run(context: Context) -> int:
     domain: str | None = context.args.domain
     registry = context.registry()
     profiles = registry.list_profiles(domain)
-    table = context.registry_table()
-    generations = generations_by_profile(table, domain)
+    generations = registry.generations_by_profile(domain)
     rows = [status_row(profile, generations.get(profile.pk, [])) for profile in profiles]
     if context.out.json_mode:
         context.out.json(rows)

@@ -1,25 +1,30 @@
-"""The only code that reads and writes domains, profiles and generations in the registry.
+"""Domains, profiles and generations in the registry: who has (had) which home directory.
 
 Layout: docs/internals.md section 1. Writes that change a profile's history (a new
 generation, a deletion) are one TransactWriteItems with conditions: concurrent writers
 (the event Lambda, the seeder, the CLI) never lose each other's updates; a conflict is
-re-read and retried a bounded number of times.
+re-read and retried a bounded number of times. `read_history` reads a whole profile
+partition (its restores, backups and copy request too) in one Query.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
-from botocore.exceptions import ClientError
-
-from studio_recovery.dal.aws_errors import RETRY_CONFIG, error_code, transient_aws_errors
-from studio_recovery.models.errors import NotFoundError, TransientAwsError
+from studio_recovery.dal.aws_errors import transient_aws_errors
+from studio_recovery.dal.registry.items import (
+    mark_generation_deleted,
+    mark_profile_deleted,
+    profile_update,
+    put_new,
+    same_home,
+)
+from studio_recovery.dal.registry.table import MAX_CONFLICT_ATTEMPTS, RegistryTable, backoff
+from studio_recovery.models.errors import NotFoundError, RegistryConflict, TransientAwsError
+from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import (
     DOMAIN_PREFIX,
     GENERATION_PREFIX,
@@ -35,23 +40,10 @@ from studio_recovery.models.registry import (
 )
 from studio_recovery.observability import logger
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
-
-MAX_CONFLICT_ATTEMPTS = 5
-"""How often a write that lost a race is re-read and retried before giving up."""
-
 TRANSACTION_CHUNK = 50
 """Profiles per seeding transaction (2 items each; DynamoDB allows 100 per transaction)."""
 
 BATCH_GET_CHUNK = 100
-
-_CONFLICT_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
-_THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
-
-
-class _Conflict(Exception):
-    """A conditional write found the item changed since it was read."""
 
 
 @dataclass
@@ -62,30 +54,20 @@ class BatchRecordResult:
     skipped: list[tuple[ProfileKey, str]] = field(default_factory=list)
 
 
-class RegistryRepository:
-    """Domains, profiles and generations in the registry table."""
-
-    def __init__(
-        self, table_name: str, dynamodb_resource: DynamoDBServiceResource | None = None
-    ) -> None:
-        self._resource = dynamodb_resource or boto3.resource("dynamodb", config=RETRY_CONFIG)
-        self._table = self._resource.Table(table_name)
-        self.table_name = table_name
-        # The resource's client serializes plain Python values, transactions included.
-        self._client: Any = self._table.meta.client
+class RegistryRepository(RegistryTable):
+    """Domains, profiles and generations in the registry table; a profile's whole history."""
 
     # ----------------------------------------------------------------- reads
 
     def get_profile(self, key: ProfileKey) -> Profile | None:
         """The profile row (consistent read), or None when the profile was never recorded."""
-        with transient_aws_errors("registry get_profile"):
-            reply = self._table.get_item(Key={"pk": key.pk, "sk": PROFILE_SK}, ConsistentRead=True)
-        item = reply.get("Item")
-        return Profile.from_item(dict(item)) if item else None
+        item = self._get({"pk": key.pk, "sk": PROFILE_SK}, "registry get_profile")
+        return Profile.from_item(item) if item else None
 
     def list_generations(self, key: ProfileKey) -> list[Generation]:
         """Every home directory the profile has held, oldest first (consistent read)."""
         items = self._query(
+            "registry query",
             KeyConditionExpression="pk = :pk AND begins_with(sk, :gen)",
             ExpressionAttributeValues={":pk": key.pk, ":gen": GENERATION_PREFIX},
             ConsistentRead=True,
@@ -94,22 +76,16 @@ class RegistryRepository:
 
     def get_generation(self, key: ProfileKey, generation: int) -> Generation | None:
         """One generation of a profile, or None."""
-        with transient_aws_errors("registry get_generation"):
-            reply = self._table.get_item(
-                Key={"pk": key.pk, "sk": generation_sk(generation)}, ConsistentRead=True
-            )
-        item = reply.get("Item")
-        return Generation.from_item(dict(item)) if item else None
+        item = self._get({"pk": key.pk, "sk": generation_sk(generation)}, "registry get_generation")
+        return Generation.from_item(item) if item else None
 
     def get_domain(self, domain_name: str, domain_id: str) -> Domain | None:
         """The domain row `DOMAIN#<domain_name>` / `DOMAIN#<domain_id>`, or None."""
-        with transient_aws_errors("registry get_domain"):
-            reply = self._table.get_item(
-                Key={"pk": f"{DOMAIN_PREFIX}{domain_name}", "sk": f"{DOMAIN_PREFIX}{domain_id}"},
-                ConsistentRead=True,
-            )
-        item = reply.get("Item")
-        return Domain.from_item(dict(item)) if item else None
+        item = self._get(
+            {"pk": f"{DOMAIN_PREFIX}{domain_name}", "sk": f"{DOMAIN_PREFIX}{domain_id}"},
+            "registry get_domain",
+        )
+        return Domain.from_item(item) if item else None
 
     def get_domain_by_id(self, domain_id: str) -> Domain | None:
         """The domain recorded under `domain_id`, or None.
@@ -119,6 +95,7 @@ class RegistryRepository:
         domain SageMaker can no longer describe, so no index is kept for it.
         """
         items = self._scan(
+            "registry scan",
             FilterExpression="entity = :domain AND domain_id = :id",
             ExpressionAttributeValues={":domain": "domain", ":id": domain_id},
         )
@@ -133,9 +110,50 @@ class RegistryRepository:
         if domain_name is not None:
             expression += " AND domain_name = :domain"
             values[":domain"] = domain_name
-        items = self._scan(FilterExpression=expression, ExpressionAttributeValues=values)
+        items = self._scan(
+            "registry scan", FilterExpression=expression, ExpressionAttributeValues=values
+        )
         profiles = [Profile.from_item(item) for item in items]
         return sorted(profiles, key=lambda p: (p.domain_name, p.kind, p.name))
+
+    def read_history(self, key: ProfileKey) -> ProfileHistory:
+        """The whole partition of `key` (profile row, generations, copy request, restores,
+        backups) from one consistent Query, paginated."""
+        items = self._query(
+            "registry query history",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": key.pk},
+            ConsistentRead=True,
+        )
+        return ProfileHistory.from_items(key, items)
+
+    def generations_by_profile(self, domain_name: str | None = None) -> dict[str, list[Generation]]:
+        """Every generation (of one domain name, or all), grouped by profile `pk`, oldest
+        first (one paginated Scan; the CLI's status)."""
+        expression = "entity = :generation"
+        values: dict[str, Any] = {":generation": "generation"}
+        if domain_name is not None:
+            expression += " AND domain_name = :domain"
+            values[":domain"] = domain_name
+        grouped: dict[str, list[Generation]] = {}
+        items = self._scan(
+            "registry scan", FilterExpression=expression, ExpressionAttributeValues=values
+        )
+        for item in items:
+            generation = Generation.from_item(item)
+            grouped.setdefault(generation.pk, []).append(generation)
+        for generations in grouped.values():
+            generations.sort(key=lambda g: g.generation)
+        return grouped
+
+    def list_domains(self) -> list[Domain]:
+        """Every domain ever recorded, deleted ones included (one paginated Scan)."""
+        items = self._scan(
+            "registry scan",
+            FilterExpression="entity = :domain",
+            ExpressionAttributeValues={":domain": "domain"},
+        )
+        return sorted((Domain.from_item(item) for item in items), key=lambda d: d.created_at)
 
     # ---------------------------------------------------------- generations
 
@@ -172,7 +190,7 @@ class RegistryRepository:
         """`record_generation` for an already validated observation."""
         for attempt in range(MAX_CONFLICT_ATTEMPTS):
             generations = self.list_generations(home.key)
-            known = _same_home(generations, home)
+            known = same_home(generations, home)
             if known is not None:
                 logger.info(
                     "Home directory already recorded",
@@ -189,10 +207,10 @@ class RegistryRepository:
             profile = self.get_profile(home.key)
             new = home.as_generation((latest.generation if latest else 0) + 1)
             try:
-                self._transact([_put_new(new.to_item()), _profile_update(new, profile)])
-            except _Conflict:
+                self._transact([put_new(new.to_item()), profile_update(new, profile)])
+            except RegistryConflict:
                 logger.info("Registry write conflict; retrying", extra={"attempt": attempt + 1})
-                _backoff(attempt)
+                backoff(attempt)
                 continue
             logger.info("Recorded generation", extra={"generation": new.generation, "uid": new.uid})
             return new
@@ -229,14 +247,14 @@ class RegistryRepository:
             strictly_before = [g for g in live if g.created_at < deleted_second]
             target = (strictly_before or live)[-1]
             profile = self.get_profile(key)
-            actions = [_mark_generation_deleted(target, deleted_at)]
+            actions = [mark_generation_deleted(target, deleted_at)]
             if profile is not None and profile.generation == target.generation:
-                actions.append(_mark_profile_deleted(key, target.generation, deleted_at))
+                actions.append(mark_profile_deleted(key, target.generation, deleted_at))
             try:
                 self._transact(actions)
-            except _Conflict:
+            except RegistryConflict:
                 logger.info("Registry write conflict; retrying", extra={"attempt": attempt + 1})
-                _backoff(attempt)
+                backoff(attempt)
                 continue
             logger.info("Marked generation deleted", extra={"generation": target.generation})
             return target.model_copy(update={"deleted_at": deleted_at})
@@ -292,11 +310,11 @@ class RegistryRepository:
             for home in chunk:
                 generation = home.as_generation(1)
                 profile = Profile(**generation.model_dump(exclude={"has_data", "event_id"}))
-                actions += [_put_new(generation.to_item()), _put_new(profile.to_item())]
+                actions += [put_new(generation.to_item()), put_new(profile.to_item())]
             try:
                 self._transact(actions)
                 result.recorded += len(chunk)
-            except _Conflict:
+            except RegistryConflict:
                 logger.info("Seeding transaction lost a race; recording one by one")
                 for home in chunk:
                     self._record_one(home, result)
@@ -316,20 +334,16 @@ class RegistryRepository:
 
     def put_domain(self, domain: Domain) -> bool:
         """Record a domain. A domain id already marked deleted is left alone (False)."""
-        try:
-            with transient_aws_errors("registry put_domain"):
-                self._table.put_item(
-                    Item=domain.to_item(),
-                    ConditionExpression=(
-                        "attribute_not_exists(pk) OR attribute_not_exists(deleted_at)"
-                    ),
-                )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        written = self._conditional(
+            "registry put_domain",
+            lambda: self._table.put_item(
+                Item=domain.to_item(),
+                ConditionExpression="attribute_not_exists(pk) OR attribute_not_exists(deleted_at)",
+            ),
+        )
+        if not written:
             logger.info("Domain already recorded as deleted; left alone")
-            return False
-        return True
+        return written
 
     def mark_domain_deleted(
         self,
@@ -362,23 +376,6 @@ class RegistryRepository:
 
     # ------------------------------------------------------------- helpers
 
-    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        yield from self._paginate(self._table.query, "registry query", kwargs)
-
-    def _scan(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        yield from self._paginate(self._table.scan, "registry scan", kwargs)
-
-    @staticmethod
-    def _paginate(call: Any, action: str, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            with transient_aws_errors(action):
-                reply = call(**kwargs)
-            for item in reply.get("Items", []):
-                yield dict(item)
-            if "LastEvaluatedKey" not in reply:
-                return
-            kwargs = {**kwargs, "ExclusiveStartKey": reply["LastEvaluatedKey"]}
-
     def _get_profiles(self, keys: Sequence[ProfileKey]) -> dict[ProfileKey, Profile]:
         """Profile rows of `keys` that exist (BatchGetItem, unprocessed keys re-requested)."""
         found: dict[ProfileKey, Profile] = {}
@@ -404,141 +401,5 @@ class RegistryRepository:
                     found[profile.key] = profile
                 request = dict(reply.get("UnprocessedKeys") or {})
                 if request:
-                    _backoff(attempt)
+                    backoff(attempt)
         return found
-
-    def _transact(self, actions: list[dict[str, Any]]) -> None:
-        """One TransactWriteItems; `_Conflict` when a condition failed or another
-        transaction touched the same items."""
-        for action in actions:
-            next(iter(action.values()))["TableName"] = self.table_name
-        try:
-            with transient_aws_errors("registry transact_write_items"):
-                self._client.transact_write_items(TransactItems=actions)
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
-            message = str(exc.response.get("Error", {}).get("Message", ""))
-            if reasons & _THROTTLED_REASONS:
-                raise TransientAwsError(f"registry transaction throttled: {reasons}") from exc
-            if reasons & _CONFLICT_REASONS or any(r in message for r in _CONFLICT_REASONS):
-                raise _Conflict from exc
-            raise
-
-    def _update_existing(
-        self, key: dict[str, str], expression: str, values: dict[str, Any], *, what: str
-    ) -> dict[str, Any]:
-        """UpdateItem on an item that must exist; NotFoundError otherwise. Returns ALL_NEW."""
-        try:
-            with transient_aws_errors("registry update_item"):
-                reply = self._table.update_item(
-                    Key=key,
-                    UpdateExpression=expression,
-                    ExpressionAttributeValues=values,
-                    ConditionExpression="attribute_exists(pk)",
-                    ReturnValues="ALL_NEW",
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise NotFoundError(f"{what} is not in the registry") from exc
-            raise
-        return dict(reply.get("Attributes", {}))
-
-
-def _same_home(generations: Sequence[Generation], home: HomeDirectory) -> Generation | None:
-    """The recorded generation that is this very home directory (uids are never reused)."""
-    for generation in reversed(generations):
-        if generation.domain_id == home.domain_id and generation.uid == home.uid:
-            return generation
-    return None
-
-
-def _put_new(item: dict[str, Any]) -> dict[str, Any]:
-    return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
-
-
-def _profile_update(new: Generation, current: Profile | None) -> dict[str, Any]:
-    """Point the profile row at generation `new`, keeping its replication flag and history.
-
-    Conditional on the row being as read: absent, or still at the generation read.
-    """
-    values: dict[str, Any] = {
-        ":entity": "profile",
-        ":domain_name": new.domain_name,
-        ":kind": new.kind,
-        ":name": new.name,
-        ":domain_id": new.domain_id,
-        ":efs_id": new.efs_id,
-        ":uid": new.uid,
-        ":generation": new.generation,
-        ":created_at": to_iso(new.created_at),
-        ":true": True,
-    }
-    sets = [
-        "entity = :entity",
-        "domain_name = :domain_name",
-        "kind = :kind",
-        "#name = :name",
-        "domain_id = :domain_id",
-        "efs_id = :efs_id",
-        "#uid = :uid",
-        "#generation = :generation",
-        "created_at = :created_at",
-        "replication = if_not_exists(replication, :true)",
-    ]
-    removes = ["deleted_at"]
-    if new.sso_user_value is not None:
-        sets.append("sso_user_value = :sso")
-        values[":sso"] = new.sso_user_value
-    else:
-        removes.append("sso_user_value")
-    if current is None:
-        condition = "attribute_not_exists(pk)"
-    else:
-        condition = "#generation = :expected"
-        values[":expected"] = current.generation
-    return {
-        "Update": {
-            "Key": {"pk": new.pk, "sk": PROFILE_SK},
-            "UpdateExpression": f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {
-                "#name": "name",
-                "#uid": "uid",
-                "#generation": "generation",
-            },
-            "ExpressionAttributeValues": values,
-        }
-    }
-
-
-def _mark_generation_deleted(generation: Generation, deleted_at: datetime) -> dict[str, Any]:
-    return {
-        "Update": {
-            "Key": {"pk": generation.pk, "sk": generation.sk},
-            "UpdateExpression": "SET deleted_at = :deleted",
-            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(deleted_at)",
-            "ExpressionAttributeValues": {":deleted": to_iso(deleted_at)},
-        }
-    }
-
-
-def _mark_profile_deleted(key: ProfileKey, generation: int, deleted_at: datetime) -> dict[str, Any]:
-    return {
-        "Update": {
-            "Key": {"pk": key.pk, "sk": PROFILE_SK},
-            "UpdateExpression": "SET deleted_at = :deleted",
-            "ConditionExpression": "#generation = :generation",
-            "ExpressionAttributeNames": {"#generation": "generation"},
-            "ExpressionAttributeValues": {
-                ":deleted": to_iso(deleted_at),
-                ":generation": generation,
-            },
-        }
-    }
-
-
-def _backoff(attempt: int) -> None:
-    """Jittered exponential pause before retrying a lost race (jitter, not cryptography)."""
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311

@@ -1,5 +1,5 @@
-"""Restore items, copy requests, last-restore fields of profile rows, and the DataSync
-concurrency semaphore, in the registry table (docs/internals.md section 1).
+"""Restore and backup items, copy requests, last-restore fields of profile rows, and the
+DataSync concurrency semaphore, in the registry table (docs/internals.md section 1).
 
 The semaphore is one item (`SEMAPHORE` / `DATASYNC`) holding a map execution ARN ->
 acquired_at and a `count`. Acquire and release are conditional updates keyed by the
@@ -8,14 +8,14 @@ execution ARN: acquiring twice, or releasing twice, changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from studio_recovery.dal.aws_errors import RETRY_CONFIG, error_code, transient_aws_errors
+from studio_recovery.dal.aws_errors import error_code, transient_aws_errors
+from studio_recovery.dal.registry.table import CONDITION_FAILED, RegistryTable
 from studio_recovery.models.registry import PROFILE_SK, ProfileKey, to_iso
 from studio_recovery.models.restore import (
     BACKUP_PREFIX,
@@ -29,50 +29,27 @@ from studio_recovery.models.restore import (
 )
 from studio_recovery.observability import logger
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
-
 SEMAPHORE_KEY = {"pk": "SEMAPHORE", "sk": "DATASYNC"}
-CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-class RestoreRepository:
-    """Restore-side items of the registry table."""
-
-    def __init__(
-        self, table_name: str, dynamodb_resource: DynamoDBServiceResource | None = None
-    ) -> None:
-        resource = dynamodb_resource or boto3.resource("dynamodb", config=RETRY_CONFIG)
-        self._table: Any = resource.Table(table_name)
-        self.table_name = table_name
+class RestoreRepository(RegistryTable):
+    """Restore-side items of the registry table: what was done to a profile's homes."""
 
     # ------------------------------------------------------------ restores
 
     def create_restore(self, item: RestoreItem) -> bool:
         """Write a new restore item; False (nothing written) when it exists already."""
-        try:
-            with transient_aws_errors("restores put_item"):
-                self._table.put_item(
-                    Item=item.to_item(), ConditionExpression="attribute_not_exists(pk)"
-                )
-        except ClientError as exc:
-            if error_code(exc) != CONDITION_FAILED:
-                raise
-            return False
-        return True
+        return self._put_if_absent(item.to_item(), "restores put_item")
 
     def get_restore(self, key: ProfileKey, restore_id: str) -> RestoreItem | None:
-        with transient_aws_errors("restores get_item"):
-            reply = self._table.get_item(
-                Key={"pk": key.pk, "sk": restore_sk(restore_id)}, ConsistentRead=True
-            )
-        item = reply.get("Item")
-        return RestoreItem.from_item(dict(item)) if item else None
+        item = self._get({"pk": key.pk, "sk": restore_sk(restore_id)}, "restores get_item")
+        return RestoreItem.from_item(item) if item else None
 
     def find_by_execution(self, execution_arn: str) -> RestoreItem | None:
         """The restore or backup an execution ran for (a filtered Scan; used only for
         stopped runs)."""
         for item in self._scan(
+            "restores scan",
             FilterExpression="(entity = :restore OR entity = :backup) AND execution_arn = :arn",
             ExpressionAttributeValues={
                 ":restore": "restore",
@@ -92,19 +69,13 @@ class RestoreRepository:
         return self._list_items(key, BACKUP_PREFIX)
 
     def _list_items(self, key: ProfileKey, prefix: str) -> list[RestoreItem]:
-        items: list[RestoreItem] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": key.pk, ":prefix": prefix},
-            "ConsistentRead": True,
-        }
-        while True:
-            with transient_aws_errors("restores query"):
-                reply = self._table.query(**kwargs)
-            items += [RestoreItem.from_item(dict(i)) for i in reply.get("Items", [])]
-            if "LastEvaluatedKey" not in reply:
-                return sorted(items, key=lambda r: r.started_at)
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        items = self._query(
+            "restores query",
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": key.pk, ":prefix": prefix},
+            ConsistentRead=True,
+        )
+        return sorted((RestoreItem.from_item(i) for i in items), key=lambda r: r.started_at)
 
     def set_execution(self, key: ProfileKey, restore_id: str, execution_arn: str) -> None:
         self._update(key, restore_id, "SET execution_arn = :arn", {":arn": execution_arn})
@@ -262,10 +233,28 @@ class RestoreRepository:
 
     def get_copy(self, key: ProfileKey) -> CopyRequest | None:
         """The pending or started copy request into `key`, if any."""
-        with transient_aws_errors("restores get copy"):
-            reply = self._table.get_item(Key={"pk": key.pk, "sk": COPY_SK}, ConsistentRead=True)
-        item = reply.get("Item")
-        return CopyRequest.from_item(dict(item)) if item else None
+        item = self._get({"pk": key.pk, "sk": COPY_SK}, "restores get copy")
+        return CopyRequest.from_item(item) if item else None
+
+    def put_copy_request(self, request: CopyRequest, *, replace_pending: bool) -> bool:
+        """Write the `COPY` item of `request.target` (the CLI's `copy`); False when a
+        PENDING one is in the way. Unless `replace_pending`, the write is conditional: no
+        item, or one already STARTED."""
+        body = request.model_dump(mode="json", exclude={"target"}, exclude_none=True)
+        item = {"pk": request.target.pk, "sk": COPY_SK, "entity": "copy", **body}
+        if replace_pending:
+            with transient_aws_errors("restores put copy"):
+                self._table.put_item(Item=item)
+            return True
+        return self._conditional(
+            "restores put copy",
+            lambda: self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR #status <> :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":pending": "PENDING"},
+            ),
+        )
 
     def mark_copy_started(self, key: ProfileKey, restore_id: str) -> bool:
         """PENDING -> STARTED; False when it was not pending any more."""
@@ -340,9 +329,7 @@ class RestoreRepository:
 
     def slot_holders(self) -> dict[str, str]:
         """Execution ARN -> acquired_at of every slot taken."""
-        with transient_aws_errors("semaphore get"):
-            reply = self._table.get_item(Key=SEMAPHORE_KEY, ConsistentRead=True)
-        item = reply.get("Item") or {}
+        item = self._get(SEMAPHORE_KEY, "semaphore get") or {}
         return {str(k): str(v) for k, v in dict(item.get("holders") or {}).items()}
 
     def release_stale_slots(self, now: datetime, max_age: timedelta) -> list[str]:
@@ -362,15 +349,10 @@ class RestoreRepository:
     # -------------------------------------------------------------- helpers
 
     def _ensure_semaphore(self) -> None:
-        try:
-            with transient_aws_errors("semaphore create"):
-                self._table.put_item(
-                    Item={**SEMAPHORE_KEY, "entity": "semaphore", "holders": {}, "count": 0},
-                    ConditionExpression="attribute_not_exists(pk)",
-                )
-        except ClientError as exc:
-            if error_code(exc) != CONDITION_FAILED:
-                raise
+        self._put_if_absent(
+            {**SEMAPHORE_KEY, "entity": "semaphore", "holders": {}, "count": 0},
+            "semaphore create",
+        )
 
     def _update(
         self,
@@ -392,13 +374,3 @@ class RestoreRepository:
             kwargs["ExpressionAttributeNames"] = names
         with transient_aws_errors("restores update_item"):
             self._table.update_item(**kwargs)
-
-    def _scan(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            with transient_aws_errors("restores scan"):
-                reply = self._table.scan(**kwargs)
-            for item in reply.get("Items", []):
-                yield dict(item)
-            if "LastEvaluatedKey" not in reply:
-                return
-            kwargs = {**kwargs, "ExclusiveStartKey": reply["LastEvaluatedKey"]}

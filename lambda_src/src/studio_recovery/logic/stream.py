@@ -1,0 +1,164 @@
+"""What the stream Lambda does with each registry change it routes here.
+
+- A new home directory (`GEN#` INSERT): restore into it from the profile's latest earlier
+  home with data (or carry out an admin's pending copy into it), or record why not.
+- A pending copy request (`COPY` INSERT/MODIFY, PENDING): start it at once when its target
+  profile exists.
+- A deleted home directory (`GEN#` MODIFY that set `deleted_at`, backups on): back it up.
+
+Each decision reads the profile's whole history once (`HomeRegistry.read_history`: one
+Query on its partition); a pending copy also reads its source profile's generations (a
+second partition), and volume questions read the domain rows. Carrying a plan out is
+idempotent (`logic.restore_start`): restore items are written only if absent and
+executions are named by their deterministic `restore_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from studio_recovery.logic.backups import deletion_backup, gone_volumes, latest_backups
+from studio_recovery.logic.restore_plan import (
+    PendingCopy,
+    Plan,
+    SkipReason,
+    SkipRestore,
+    plan_copy,
+    plan_restore,
+)
+from studio_recovery.logic.restore_start import record_skip, start_backup, start_restore
+from studio_recovery.models.errors import NotFoundError
+from studio_recovery.models.history import ProfileHistory
+from studio_recovery.models.registry import Generation, ProfileKey
+from studio_recovery.models.restore import BackupLocation, Trigger
+from studio_recovery.observability import (
+    METRICS_NAMESPACE,
+    append_context_keys,
+    logger,
+    metrics,
+)
+
+if TYPE_CHECKING:
+    from studio_recovery.services import StreamServices
+
+
+def on_new_generation(key: ProfileKey, number: int, services: StreamServices) -> str:
+    """A new home directory of `key`: restore into it (or a pending copy), or record why not."""
+    append_context_keys(domain=key.domain_name, kind=key.kind, profile=key.name)
+    history = services.registry.read_history(key)
+    profile = history.profile
+    if profile is None:
+        raise NotFoundError(f"generation {number} of {key} has no profile row")
+    target = _find(history.generations, number)
+    if target is None:
+        logger.warning("Generation from the stream is not in the registry", extra={"n": number})
+        return "ignored"
+    pending = _pending_copy(history, services)
+    gone, backups = _backup_knowledge(history, target, services)
+    plan = plan_restore(
+        profile=profile,
+        target=target,
+        generations=list(history.generations),
+        reuse_window=services.reuse_window,
+        pending_copy=pending,
+        gone_volumes=gone,
+        latest_backups=backups,
+    )
+    return _carry_out(plan, target, services, trigger="copy" if pending else "auto")
+
+
+def on_pending_copy(key: ProfileKey, services: StreamServices) -> str:
+    """An admin asked for a copy into `key`: start it at once when the target exists."""
+    append_context_keys(domain=key.domain_name, kind=key.kind, profile=key.name)
+    history = services.registry.read_history(key)
+    pending = _pending_copy(history, services)
+    if pending is None:
+        return "ignored"
+    profile = history.profile
+    if profile is None or profile.is_deleted:
+        logger.info("Copy waits for its target profile to be created")
+        return "waiting"
+    target = _find(history.generations, profile.generation)
+    if target is None:
+        raise NotFoundError(f"{key}: current generation {profile.generation} is not recorded")
+    return _carry_out(plan_copy(target=target, copy=pending), target, services, trigger="copy")
+
+
+def on_deleted_generation(
+    key: ProfileKey, number: int, services: StreamServices, bucket: str
+) -> str:
+    """Back up generation `number` of `key`, just deleted (trigger `deletion`)."""
+    history = services.registry.read_history(key)
+    profile = history.profile
+    if profile is None:
+        raise NotFoundError(f"deleted generation {number} of {key} has no profile row")
+    generation = history.generation(number)
+    if generation is None or generation.deleted_at is None:
+        logger.warning("Deleted generation from the stream is not in the registry as deleted")
+        return "ignored: generation not deleted in the registry"
+    domain = services.registry.get_domain(generation.domain_name, generation.domain_id)
+    decision = deletion_backup(generation, profile, bucket=bucket, gone=gone_volumes([domain]))
+    if decision.request is None:
+        reason = decision.skip.value if decision.skip else "unknown"
+        logger.info("Deleted home directory not backed up", extra={"reason": reason})
+        return f"ignored: {reason}"
+    append_context_keys(restore_id=decision.request.restore_id)
+    result = start_backup(decision.request, services.restores, services.workflow, services.clock())
+    if result.started:
+        metrics.add_metric(name="BackupsStarted", unit=MetricUnit.Count, value=1)
+        return f"backup started: {result.restore_id}"
+    return f"backup already started: {result.restore_id}"
+
+
+def _backup_knowledge(
+    history: ProfileHistory, target: Generation, services: StreamServices
+) -> tuple[frozenset[str], dict[int, BackupLocation]]:
+    """(EFS ids of gone volumes, generation -> latest SUCCEEDED backup) for planning the
+    restore into `target`; both empty when backups are off (today's behaviour)."""
+    if services.backup_bucket is None:
+        return frozenset(), {}
+    earlier = [g for g in history.generations if g.generation < target.generation]
+    domains = {(g.domain_name, g.domain_id) for g in earlier}
+    gone = gone_volumes(services.registry.get_domain(name, id_) for name, id_ in sorted(domains))
+    if not any(g.efs_id in gone for g in earlier):
+        return gone, {}
+    return gone, latest_backups(history.backups)
+
+
+def _pending_copy(history: ProfileHistory, services: StreamServices) -> PendingCopy | None:
+    """The pending copy into the profile, with its source's generations (the source's
+    partition: one more Query)."""
+    copy = history.pending_copy
+    if copy is None:
+        return None
+    return PendingCopy(copy, services.registry.list_generations(copy.source))
+
+
+def _carry_out(
+    plan: Plan, target: Generation, services: StreamServices, trigger: Trigger = "auto"
+) -> str:
+    now = services.clock()
+    if isinstance(plan, SkipRestore) and plan.reason is SkipReason.NO_EARLIER_GENERATION:
+        # A profile's first home directory: nothing to restore, nothing worth a record.
+        logger.info("First home directory of this profile; nothing to restore")
+        return "ignored: first home directory"
+    if isinstance(plan, SkipRestore):
+        record_skip(plan, target, services.restores, now, trigger=trigger)
+        with single_metric(
+            name="RestoresSkipped", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
+        ) as metric:
+            metric.add_dimension(name="reason", value=plan.reason.value)
+        return f"skipped: {plan.reason.value}"
+    append_context_keys(restore_id=plan.request.restore_id)
+    result = start_restore(plan, services.restores, services.workflow, now)
+    if result.started:
+        metrics.add_metric(name="RestoresStarted", unit=MetricUnit.Count, value=1)
+        return f"started: {result.restore_id}"
+    return f"already started: {result.restore_id}"
+
+
+def _find(generations: Sequence[Generation], number: int) -> Generation | None:
+    return next((g for g in generations if g.generation == number), None)

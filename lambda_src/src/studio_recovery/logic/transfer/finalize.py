@@ -1,0 +1,348 @@
+"""finalize: clean up, give the slot back, record the result, notify, follow up.
+
+Delete the task, locations and access points (already gone is fine), give the slot back,
+record the result on the item (and, for restores, on the profile row), notify on failure,
+and when a restore's source directory turned out empty, mark it so and restore from the
+next earlier generation. `finalize_stopped` does the same for an execution stopped by
+hand or timed out (the EventBridge status-change rule).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from studio_recovery.logic.restore_plan import plan_follow_up, plan_incomplete_source
+from studio_recovery.logic.restore_start import start_restore
+from studio_recovery.logic.transfer.cleanup import delete_and_record, resources_of
+from studio_recovery.models.restore import (
+    BackupLocation,
+    Endpoint,
+    FinalizeInput,
+    HomeLocation,
+    RestoreItem,
+    RestoreOutcome,
+    TransferStats,
+    WorkflowError,
+)
+from studio_recovery.observability import logger
+
+if TYPE_CHECKING:
+    from studio_recovery.logic.ports import Notifications
+    from studio_recovery.services import TransferServices
+
+STOPPED_ERRORS = {"ExecutionAborted": "stopped by hand", "ExecutionTimedOut": "timed out"}
+
+
+def decide_outcome(state: FinalizeInput) -> RestoreOutcome:
+    """The restore's status and a reason people can act on, from the workflow state."""
+    execution = state.execution
+    stats = TransferStats.from_describe(execution.describe if execution else None)
+    if state.error is not None:
+        return RestoreOutcome(status="FAILED", reason=_error_reason(state.error), stats=stats)
+    status = execution.status if execution else None
+    if status == "SUCCESS" and isinstance(state.target, BackupLocation):
+        # An empty home is backed up too: a backup is never SOURCE_EMPTY.
+        return RestoreOutcome(
+            status="SUCCEEDED",
+            reason=f"backed up {stats.files_transferred} files "
+            f"({stats.bytes_file_transferred} bytes)",
+            stats=stats,
+        )
+    if status == "SUCCESS":
+        if stats.source_was_empty:
+            return RestoreOutcome(
+                status="SOURCE_EMPTY",
+                reason=f"{_source_name(state.source)} had no files",
+                stats=stats,
+            )
+        return RestoreOutcome(
+            status="SUCCEEDED",
+            reason=f"restored {stats.files_transferred} files "
+            f"({stats.bytes_file_transferred} bytes)",
+            stats=stats,
+        )
+    if status == "ERROR":
+        result = (execution.describe or {}).get("Result") if execution else None
+        result = result if isinstance(result, dict) else {}
+        code = result.get("ErrorCode") or "DataSync error"
+        detail = result.get("ErrorDetail") or "no detail given"
+        return RestoreOutcome(status="FAILED", reason=f"{code}: {detail}", stats=stats)
+    if execution is not None and execution.arn:
+        return RestoreOutcome(
+            status="FAILED",
+            reason=f"timed out: the transfer was still {status or 'starting'} after "
+            f"{execution.waited_seconds} seconds",
+            stats=stats,
+        )
+    return RestoreOutcome(status="FAILED", reason="the workflow ended without a transfer")
+
+
+def _source_name(source: Endpoint | None) -> str:
+    if isinstance(source, BackupLocation):
+        return f"backup {source.backup_id or '?'} of generation {source.generation}"
+    return f"generation {source.generation if source else '?'}"
+
+
+def _error_reason(error: WorkflowError) -> str:
+    if error.error in STOPPED_ERRORS:
+        return STOPPED_ERRORS[error.error]
+    message = error.cause or ""
+    try:
+        parsed = json.loads(message)
+    except (TypeError, ValueError):
+        parsed = None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        message = str(parsed["errorMessage"])
+    if error.error == "Timeout":
+        return f"timed out: {message}"
+    return f"{error.error}: {message}" if message else error.error
+
+
+def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome:
+    """Clean up, release, record, notify; see the module docstring."""
+    restores, key = services.restores, state.target.key
+    item = restores.get_restore(key, state.restore_id)
+    execution_arn = state.execution_arn or (item.execution_arn if item else None)
+    stopped = state.error is not None and state.error.error in STOPPED_ERRORS
+
+    resources = resources_of(state, item)
+    if stopped and resources.task_arn:
+        services.datasync.cancel_running_executions(resources.task_arn)
+    remaining = delete_and_record(
+        resources, key, state.restore_id, services, strict=True, record=item is not None
+    )
+    if execution_arn:
+        restores.release_slot(execution_arn)
+
+    # Decided only once the task, locations and slot are given back, so that nothing in
+    # the execution's report can keep them from being cleaned up.
+    outcome = _follow_up(state, decide_outcome(state), services)
+    if remaining:
+        outcome = outcome.model_copy(
+            update={"reason": f"{outcome.reason}; not deleted: {remaining.describe()}"}
+        )
+    _record(state, item, outcome, execution_arn, services)
+    if needs_notification(outcome) or remaining:
+        _notify(state, outcome, execution_arn, services)
+    what = "Backup" if isinstance(state.target, BackupLocation) else "Restore"
+    logger.info(f"{what} finalized", extra=outcome.workflow_output())
+    return outcome
+
+
+def _follow_up(
+    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
+) -> RestoreOutcome:
+    """What a restore's result starts next; a backup starts nothing.
+
+    The follow-ups search the profile's EFS generations; a restore from a backup has none
+    to search (its source's volume is gone), so it starts none and says so when empty.
+    """
+    if isinstance(state.target, BackupLocation):
+        return outcome
+    if isinstance(state.source, BackupLocation):
+        if outcome.status != "SOURCE_EMPTY":
+            return outcome
+        return outcome.model_copy(
+            update={
+                "reason": f"{outcome.reason}; no earlier generation is tried after a "
+                "restore from a backup"
+            }
+        )
+    if outcome.status == "SOURCE_EMPTY":
+        return _follow_up_empty_source(state, outcome, services)
+    if outcome.status == "SUCCEEDED" and state.trigger == "auto":
+        return _follow_up_incomplete_source(state, outcome, services)
+    return outcome
+
+
+def finalize_stopped(
+    execution_arn: str, status: str, item: RestoreItem | None, services: TransferServices
+) -> RestoreOutcome | None:
+    """An execution was stopped by hand (ABORTED) or timed out: clean up and record it.
+
+    A restore that already has a final status keeps it (only leftovers are deleted).
+    None when no restore is known for the execution.
+    """
+    if item is None:
+        logger.warning("No restore for a stopped execution", extra={"execution_arn": execution_arn})
+        services.restores.release_slot(execution_arn)
+        return None
+    error_name = "ExecutionTimedOut" if status == "TIMED_OUT" else "ExecutionAborted"
+    state = FinalizeInput(
+        restore_id=item.restore_id,
+        trigger=item.trigger,
+        target=item.target,
+        source=item.source,
+        execution_arn=execution_arn,
+        error=WorkflowError(Error=error_name, Cause=STOPPED_ERRORS[error_name]),
+    )
+    if item.is_terminal:
+        resources = resources_of(state, item)
+        delete_and_record(resources, item.target.key, item.restore_id, services, strict=True)
+        services.restores.release_slot(execution_arn)
+        return None
+    return finalize(state, services)
+
+
+def needs_notification(outcome: RestoreOutcome) -> bool:
+    """Every failure; an empty source only when nothing else is restored instead."""
+    if outcome.status == "FAILED":
+        return True
+    return outcome.status == "SOURCE_EMPTY" and outcome.follow_up_restore_id is None
+
+
+def _follow_up_empty_source(
+    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
+) -> RestoreOutcome:
+    """Mark the empty source generation; restore from the next earlier one, if any."""
+    source, registry = state.source, services.registry
+    if not isinstance(source, HomeLocation) or registry is None:
+        return outcome
+    registry.mark_generation_empty(source.key, source.generation)
+    target = registry.get_generation(state.target.key, state.target.generation)
+    if target is None or services.workflow is None:
+        return outcome
+    plan = plan_follow_up(
+        trigger=state.trigger,
+        target=target,
+        source_generations=registry.list_generations(source.key),
+        empty_generation=source.generation,
+    )
+    if plan is None:
+        return outcome.model_copy(
+            update={"reason": f"{outcome.reason}, and no earlier generation may hold data"}
+        )
+    started = start_restore(plan, services.restores, services.workflow, services.clock())
+    return outcome.model_copy(
+        update={
+            "reason": f"{outcome.reason}; restoring from generation "
+            f"{plan.request.source.generation} instead ({started.restore_id})",
+            "follow_up_restore_id": started.restore_id,
+        }
+    )
+
+
+def _follow_up_incomplete_source(
+    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
+) -> RestoreOutcome:
+    """Also restore what the source never received when its own restore had failed."""
+    source, registry = state.source, services.registry
+    if not isinstance(source, HomeLocation) or registry is None or services.workflow is None:
+        return outcome
+    target = registry.get_generation(state.target.key, state.target.generation)
+    source_generation = registry.get_generation(source.key, source.generation)
+    if target is None or source_generation is None:
+        return outcome
+    plan = plan_incomplete_source(
+        target=target,
+        source=source_generation,
+        restores_into_source=services.restores.list_restores(source.key),
+        generations=registry.list_generations(source.key),
+    )
+    if plan is None:
+        return outcome
+    started = start_restore(plan, services.restores, services.workflow, services.clock())
+    return outcome.model_copy(
+        update={
+            "reason": f"{outcome.reason}; generation {source.generation} never received "
+            f"its own restore, so generation {plan.request.source.generation} is restored "
+            f"too ({started.restore_id})",
+            "follow_up_restore_id": started.restore_id,
+        }
+    )
+
+
+def _record(
+    state: FinalizeInput,
+    item: RestoreItem | None,
+    outcome: RestoreOutcome,
+    execution_arn: str | None,
+    services: TransferServices,
+) -> None:
+    now = services.clock()
+    key = state.target.key
+    if item is not None:
+        services.restores.finish(key, state.restore_id, outcome, now)
+    if isinstance(state.target, BackupLocation):
+        return  # a backup never changes the profile row's restore fields
+    services.restores.set_profile_restore(
+        key,
+        state.target.generation,
+        restore_id=state.restore_id,
+        status=outcome.status,
+        reason=outcome.reason,
+        execution_arn=execution_arn,
+        started_at=item.started_at if item else None,
+        ended_at=now,
+        outcome=outcome,
+    )
+
+
+def _notify(
+    state: FinalizeInput,
+    outcome: RestoreOutcome,
+    execution_arn: str | None,
+    services: TransferServices,
+) -> None:
+    if services.notifier is None:
+        logger.warning("No notifier configured; failure not published")
+        return
+    target = state.target
+    if isinstance(target, BackupLocation):
+        _notify_backup(target, state, outcome, execution_arn, services.notifier)
+        return
+    subject = (
+        f"studio-recovery: restore {outcome.status} for {target.kind} {target.name} "
+        f"in domain {target.domain_name}"
+    )
+    lines = [
+        f"The restore of {target.kind} '{target.name}' in domain '{target.domain_name}' "
+        f"ended {outcome.status}.",
+        f"Cause: {outcome.reason}",
+        f"Domain: {target.domain_name} ({target.domain_id})",
+        f"Kind: {target.kind}",
+        f"Profile: {target.name}",
+        f"Target: {target}",
+        f"Source: {state.source if state.source else 'unknown'}",
+        f"Restore id: {state.restore_id}",
+        f"Execution: {execution_arn or 'unknown'}",
+    ]
+    services.notifier.publish(subject, "\n".join(lines))
+
+
+def _notify_backup(
+    target: BackupLocation,
+    state: FinalizeInput,
+    outcome: RestoreOutcome,
+    execution_arn: str | None,
+    notifier: Notifications,
+) -> None:
+    subject = (
+        f"studio-recovery: backup {outcome.status} for {target.kind} {target.name} "
+        f"in domain {target.domain_name}"
+    )
+    lines = [
+        f"The backup of {target.kind} '{target.name}' in domain '{target.domain_name}' "
+        f"ended {outcome.status}.",
+        f"Cause: {outcome.reason}",
+        f"Domain: {target.domain_name} ({target.domain_id})",
+        f"Kind: {target.kind}",
+        f"Profile: {target.name}",
+        f"Home directory: {state.source if state.source else 'unknown'}",
+        f"Backup: s3://{target.bucket}/{target.prefix}",
+        f"Backup id: {state.restore_id}",
+        f"Execution: {execution_arn or 'unknown'}",
+        _backup_retry_hint(state),
+    ]
+    notifier.publish(subject, "\n".join(lines))
+
+
+def _backup_retry_hint(state: FinalizeInput) -> str:
+    if state.trigger == "deletion":
+        return (
+            "This was the backup taken when the profile was deleted; no later backup of "
+            "this home directory runs. Its files stay on the volume until the domain is "
+            "deleted with retention Delete."
+        )
+    return "The next scheduled backup tries again."

@@ -1,0 +1,84 @@
+"""What a DataSync task is created with: its options and, for a restore from a backup,
+its manifest (docs/internals.md sections 4 and 7).
+
+The decisions pick one of the two option sets and build the manifest settings; the
+DataSync gateway turns them into the `Options` and `ManifestConfig` of CreateTask.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TaskOptions(BaseModel):
+    """A task's `Options` (CreateTask), named as DataSync names them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    VerifyMode: Literal["POINT_IN_TIME_CONSISTENT", "ONLY_FILES_TRANSFERRED", "NONE"]
+    OverwriteMode: Literal["ALWAYS", "NEVER"]
+    PreserveDeletedFiles: Literal["PRESERVE", "REMOVE"]
+    TransferMode: Literal["CHANGED", "ALL"]
+    PosixPermissions: Literal["NONE", "PRESERVE"]
+    Uid: Literal["NONE", "INT_VALUE", "NAME", "BOTH"]
+    Gid: Literal["NONE", "INT_VALUE", "NAME", "BOTH"]
+    LogLevel: Literal["OFF", "BASIC", "TRANSFER"]
+
+    def as_request(self) -> dict[str, str]:
+        """The `Options` parameter of CreateTask."""
+        return dict(self.model_dump())
+
+
+RESTORE_TASK_OPTIONS = TaskOptions(
+    VerifyMode="ONLY_FILES_TRANSFERRED",
+    OverwriteMode="NEVER",
+    PreserveDeletedFiles="PRESERVE",
+    TransferMode="CHANGED",
+    PosixPermissions="PRESERVE",
+    Uid="NONE",
+    Gid="NONE",
+    LogLevel="BASIC",
+)
+"""Safe options (docs/internals.md section 4): never overwrite a file the user already has in
+the new home, never delete anything; ownership comes from the target access point."""
+
+BACKUP_TASK_OPTIONS = TaskOptions(
+    VerifyMode="ONLY_FILES_TRANSFERRED",
+    OverwriteMode="ALWAYS",
+    PreserveDeletedFiles="REMOVE",
+    TransferMode="CHANGED",
+    PosixPermissions="PRESERVE",
+    Uid="INT_VALUE",
+    Gid="INT_VALUE",
+    LogLevel="BASIC",
+)
+"""Backup options (docs/internals.md section 7): incremental (only what changed), the
+prefix mirrors the home (a removed file becomes a delete marker: the bucket is versioned,
+so nothing is lost), ownership and permissions kept in the objects' metadata."""
+
+BACKUP_STORAGE_CLASS = "STANDARD"
+"""The S3 storage class of the backup location."""
+
+
+class ManifestConfig(BaseModel):
+    """A task's `ManifestConfig`: transfer exactly the CSV manifest's objects."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bucket_arn: str = Field(min_length=1)
+    object_path: str = Field(min_length=1)
+    access_role_arn: str = Field(min_length=1)
+    version_id: str | None = None
+
+    def as_request(self) -> dict[str, Any]:
+        """The `ManifestConfig` parameter of CreateTask."""
+        source: dict[str, str] = {
+            "ManifestObjectPath": self.object_path,
+            "S3BucketArn": self.bucket_arn,
+            "BucketAccessRoleArn": self.access_role_arn,
+        }
+        if self.version_id:
+            source["ManifestObjectVersionId"] = self.version_id
+        return {"Action": "TRANSFER", "Format": "CSV", "Source": {"S3": source}}
