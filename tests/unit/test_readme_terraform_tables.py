@@ -18,7 +18,8 @@ BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 BLOCK_START = re.compile(r'^(variable|output) "([A-Za-z0-9_]+)" \{\s*$', re.MULTILINE)
 ATTRIBUTE = re.compile(r"^  (type|default)\s+= (.+)$", re.MULTILINE)
 ROW = re.compile(r"^\|\s*`?([A-Za-z0-9_]+)`?\s*\|(.*)\|\s*$")
-MODULES = ["registry", "event_capture", "workflow", "alarms", "backup"]
+# Every module under modules/ has a README whose tables must match its variables and outputs.
+MODULES = sorted(p.name for p in (ROOT / "modules").iterdir() if (p / "variables.tf").exists())
 
 
 @dataclass(frozen=True)
