@@ -9,8 +9,8 @@ import pytest
 from studio_sandbox.harness.reliability import (
     MAX_CONCURRENT_RESTORES,
     Row,
-    summarise,
     scenarios,
+    summarise,
     table,
 )
 
