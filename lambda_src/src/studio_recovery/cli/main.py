@@ -123,7 +123,7 @@ def build_parser() -> Parser:
 
 
 SANDBOX_MODULE = "studio_sandbox"
-SANDBOX_INSTALL = "pip install -e sandbox  (or: pip install studio-recovery-sandbox)"
+SANDBOX_INSTALL = "pip install -e sandbox (from the repository root; `make venv` does it)"
 
 
 def _run_sandbox(argv: list[str]) -> int:
