@@ -36,6 +36,8 @@ _ENVIRONMENT = {
     "AWS_DEFAULT_REGION": state.REGION,
 }
 
+_MOTO_CONFIG_KEYS = ("stepfunctions", "iam", "lambda")
+
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
@@ -123,6 +125,8 @@ class Sandbox:
         self._server: Any = None
         self._pollers: Any = None
         self._lock = threading.Lock()
+        self._saved_environment: dict[str, str | None] = {}
+        self._saved_moto_config: dict[str, Any] = {}
 
     @property
     def endpoint_url(self) -> str:
@@ -138,10 +142,11 @@ class Sandbox:
         with self._lock:
             if self._server is not None:
                 return self
+            self._saved_environment = {k: os.environ.get(k) for k in (*_ENVIRONMENT, "MOTO_PORT")}
             os.environ.update(_ENVIRONMENT)
             self.data_dir.mkdir(parents=True, exist_ok=True)
             state.configure(data_dir=self.data_dir, port=self.requested_port)
-            self._configure_moto()
+            self._saved_moto_config = self._configure_moto()
             self._server = self._start_server()
             port = int(self._server.get_host_and_port()[1])
             state.configure(port=port)
@@ -151,14 +156,17 @@ class Sandbox:
             return self
 
     @staticmethod
-    def _configure_moto() -> None:
+    def _configure_moto() -> dict[str, Any]:
+        """Configure moto for the sandbox; returns the settings it replaced."""
         from moto.core.config import default_user_config
         from moto.moto_api._internal.models import moto_api_backend
 
+        saved = {key: default_user_config.get(key) for key in _MOTO_CONFIG_KEYS}
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         default_user_config["iam"] = {"load_aws_managed_policies": True}
         default_user_config["lambda"] = {"use_docker": True}  # never used: invoke is ours
         moto_api_backend.reset()  # a fresh account every time
+        return saved
 
     def _start_server(self) -> Any:
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -217,10 +225,17 @@ class Sandbox:
         return self._pollers.backlog() if self._pollers is not None else 0
 
     def stop(self) -> None:
-        """Stop serving, stop every worker and poller, and undo the extensions."""
-        from studio_sandbox import stepfunctions
+        """Stop serving, stop every worker and poller, and undo the extensions.
+
+        moto's configuration, the environment variables and the service stand-ins are put
+        back as they were before :meth:`start`, so in-process moto used after a sandbox (a
+        later test suite in the same process) is moto's own again.
+        """
+        from studio_sandbox import efs, stepfunctions
+        from studio_sandbox.datasync import responses as datasync
         from studio_sandbox.eventbridge import targets as eventbridge_targets
         from studio_sandbox.lambda_runtime import runtime as lambda_runtime
+        from studio_sandbox.sagemaker import responses as sagemaker
 
         with self._lock:
             if self._server is None:
@@ -234,6 +249,23 @@ class Sandbox:
             self._server.stop()
             self._server = None
             compat.uninstall()
+            for extension in (datasync, sagemaker, efs):
+                extension.unpatch()
+            self._restore_moto_config()
+            for key, value in self._saved_environment.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def _restore_moto_config(self) -> None:
+        from moto.core.config import default_user_config
+
+        for key, value in self._saved_moto_config.items():
+            if value is None:
+                default_user_config.pop(key, None)  # type: ignore[misc]
+            else:
+                default_user_config[key] = value  # type: ignore[literal-required]
 
     def __enter__(self) -> Sandbox:
         return self.start()
