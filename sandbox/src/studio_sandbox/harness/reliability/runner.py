@@ -1,4 +1,7 @@
-"""Run the scenarios on one environment and print the table; `main` is `make reliability`."""
+"""`make reliability`: fault injection, load and invariants, one table row per scenario.
+
+This module runs the scenarios on one environment and prints the table (`main`).
+"""
 
 from __future__ import annotations
 
