@@ -19,12 +19,18 @@ export CHECKPOINT_DISABLE := 1
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements/dev.lock lambda_src/pyproject.toml
+PY_DIRS := lambda_src sandbox tests scripts bench
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
+
+# Both distributions, editable: the product (lambda_src: studio_recovery) and the offline
+# sandbox (sandbox: studio_sandbox). Their dependencies come pinned from the lock.
+$(VENV)/.installed: requirements/dev.lock lambda_src/pyproject.toml sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e lambda_src
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e sandbox
 	touch $@
 
 .PHONY: venv
@@ -38,15 +44,16 @@ build: $(VENV)/.installed ## write the Lambda zip (reproducible) and print its s
 	$(PY) scripts/build_lambda_zip.py lambda_src/src $(ZIP)
 
 .PHONY: lint
-lint: $(VENV)/.installed ## ruff check, ruff format --check, mypy --strict
-	$(VENV)/bin/ruff check lambda_src tests scripts bench
-	$(VENV)/bin/ruff format --check lambda_src tests scripts bench
+lint: $(VENV)/.installed ## ruff check, ruff format --check, mypy --strict (product and sandbox)
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
 	cd lambda_src && ../$(VENV)/bin/mypy src/studio_recovery
+	cd sandbox && ../$(VENV)/bin/mypy -p studio_sandbox
 
 .PHONY: fmt
 fmt: $(VENV)/.installed $(TF_RC) ## format Python and Terraform sources
-	$(VENV)/bin/ruff check --fix lambda_src tests scripts bench
-	$(VENV)/bin/ruff format lambda_src tests scripts bench
+	$(VENV)/bin/ruff check --fix $(PY_DIRS)
+	$(VENV)/bin/ruff format $(PY_DIRS)
 	terraform fmt -recursive
 
 .PHONY: tf-check
@@ -73,10 +80,26 @@ checkov: $(CHECKOV_VENV)/.installed ## checkov over the module and examples, off
 	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework terraform \
 	  --config-file .checkov.yaml -d .
 
+.PHONY: test-unit
+test-unit: $(VENV)/.installed build ## pytest tests/unit: the logic, no AWS
+	$(PYTEST) tests/unit
+
+.PHONY: test-integration
+test-integration: $(VENV)/.installed build $(TF_RC) ## pytest tests/integration: handlers, CLI and DAL on moto
+	$(PYTEST) tests/integration
+
+.PHONY: test-sandbox
+test-sandbox: $(VENV)/.installed build $(TF_RC) ## pytest sandbox/tests: the sandbox's own suite
+	$(PYTEST) sandbox/tests
+
+.PHONY: test-e2e
+test-e2e: $(VENV)/.installed build $(TF_RC) ## pytest tests/e2e and tests/reliability: the real module on the sandbox
+	$(PYTEST) tests/e2e tests/reliability
+
 .PHONY: test-py
-test-py: $(VENV)/.installed build $(TF_RC) ## pytest: unit, integration, sandbox, end-to-end and reliability suites
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 tests/unit tests/integration tests/sandbox
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e tests/reliability
+test-py: $(VENV)/.installed build $(TF_RC) ## pytest: unit, integration, sandbox (2 workers), then test-e2e
+	$(PYTEST) -n 2 tests/unit tests/integration sandbox/tests
+	$(PYTEST) tests/e2e tests/reliability
 
 .PHONY: test
 test: lint tf-check tf-test checkov test-py ## everything CI runs
@@ -92,11 +115,12 @@ load: $(VENV)/.installed build $(TF_RC) ## 300 recreations at once against the t
 RELIABILITY_LOAD ?= 1000
 .PHONY: reliability
 reliability: $(VENV)/.installed build $(TF_RC) ## fault injection, load and invariants: one table row per scenario
-	$(PY) -m studio_recovery.sandbox.reliability --full --load $(RELIABILITY_LOAD) --zip $(ZIP) --json $(BUILD)/reliability.json
+	$(PY) -m studio_sandbox.harness.reliability --full --load $(RELIABILITY_LOAD) --zip $(ZIP) \
+	  --examples-dir examples --json $(BUILD)/reliability.json
 
 .PHONY: demo
 demo: $(VENV)/.installed build $(TF_RC) ## the offline sandbox: apply the module, delete and recreate profiles, watch files come back
-	$(PY) -m studio_recovery.sandbox.demo --zip $(ZIP)
+	$(PY) -m studio_sandbox.harness.demo --zip $(ZIP) --examples-dir examples
 
 .PHONY: pr
 pr: fmt test ## format, then everything CI runs

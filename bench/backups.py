@@ -23,8 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from studio_recovery.sandbox import posix
-from studio_recovery.sandbox.scenario import (
+from studio_sandbox import posix
+from studio_sandbox.harness.scenario import (
     BackupBucket,
     Home,
     Registry,

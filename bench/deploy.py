@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio_recovery.sandbox.scenario import Terraform, apply_module
+from studio_sandbox.harness.scenario import Terraform, apply_module
 
 from bench.report import Goal, Results, Row
 
 SECTION = "5 deploy"
+EXAMPLES_DIR = (
+    Path(__file__).resolve().parents[1] / "examples"
+)  # bench runs from the repository
 
 
 @dataclass
@@ -33,7 +36,7 @@ def run(
     data_dir: Path,
     log: Callable[[str], None],
 ) -> Deployed:
-    tf, apply_s = apply_module(endpoint, zip_path, data_dir)
+    tf, apply_s = apply_module(endpoint, zip_path, data_dir, examples_dir=EXAMPLES_DIR)
     resources = tf.resource_count()
     log(f"deploy: apply {apply_s:.1f} s, {resources} resources")
     started = time.monotonic()

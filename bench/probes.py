@@ -160,7 +160,7 @@ def create_homes(domain_id: str, count: int) -> int:
     """`count` homes in a domain, half user profiles, half spaces, straight in the sandbox's
     SageMaker backend (no API call, no CloudTrail event): `user-0000`, `space-0001`, ..."""
     from moto.sagemaker.models import sagemaker_backends
-    from studio_recovery.sandbox import state
+    from studio_sandbox.server import state
 
     backend: Any = sagemaker_backends[state.ACCOUNT_ID][state.REGION]
     for n in range(count):
@@ -191,7 +191,8 @@ def _wrap_invoke(call: Callable[..., Any]) -> Callable[..., Any]:
 
 def install() -> None:
     """Patch the sandbox's WSGI app and Lambda runtime classes (idempotent)."""
-    from studio_recovery.sandbox import lambda_runtime, server
+    from studio_sandbox.lambda_runtime import runtime as lambda_runtime
+    from studio_sandbox.server import app as server
 
     if not hasattr(server.SandboxApp.__call__, "__wrapped__"):
         server.SandboxApp.__call__ = _wrap(server.SandboxApp.__call__)  # type: ignore[method-assign]

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self
 
-from studio_recovery.sandbox import state
-from studio_recovery.sandbox.scenario import Studio, admin, write_sample_home
+from studio_sandbox.harness.scenario import Studio, admin, write_sample_home
+from studio_sandbox.server import state
 
 from bench import prices
 from bench.deploy import Deployed
@@ -201,7 +201,7 @@ def _running_executions(env: Deployed) -> list[str]:
 
 def _write_big_home(path: Any, uid: int, size_mb: int) -> None:
     """One sparse file of `size_mb` MB (reads return zeros; the copy writes real bytes)."""
-    from studio_recovery.sandbox import posix
+    from studio_sandbox import posix
 
     data = path / "data"
     data.mkdir(parents=True, exist_ok=True)

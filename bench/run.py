@@ -40,7 +40,7 @@ def log(text: str) -> None:
 
 
 def _quiet() -> None:
-    for name in ("werkzeug", "moto", "botocore", "urllib3", "studio_recovery.sandbox"):
+    for name in ("werkzeug", "moto", "botocore", "urllib3", "studio_sandbox"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
@@ -164,7 +164,7 @@ def _seeding(results: Results, data_dir: Path, quick: bool) -> None:
 
 
 def _deployed(results: Results, data_dir: Path, args: Any, parts: list[str]) -> None:
-    from studio_recovery.sandbox.server import Sandbox
+    from studio_sandbox.server.app import Sandbox
 
     from bench import deploy, probes, restores
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    for name in ("werkzeug", "moto", "botocore", "urllib3", "studio_recovery.sandbox"):
+    for name in ("werkzeug", "moto", "botocore", "urllib3", "studio_sandbox"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    from studio_recovery.sandbox.server import Sandbox
+    from studio_sandbox.server.app import Sandbox
 
     from bench import probes
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import boto3
-from studio_recovery.sandbox import state
+from studio_sandbox.server import state
 
 from bench.probes import OBSERVER_CONFIG
 

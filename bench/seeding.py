@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from studio_recovery.sandbox.scenario import Studio
+from studio_sandbox.harness.scenario import Studio
 
 from bench import baseline_seeder
 from bench.report import Goal, Results, Row

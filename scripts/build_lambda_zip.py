@@ -1,8 +1,9 @@
 """Write the Lambda deployment zip reproducibly.
 
 Same sources give the same bytes: entries are sorted, timestamps and permissions are
-fixed, and only this project's runtime code goes in. The admin CLI and the sandbox are
-excluded, and so are boto3/botocore (the Lambda runtime has them) and Powertools with
+fixed, and only this project's runtime code goes in. The admin CLI is excluded (the
+sandbox is a distribution of its own, in sandbox/, never under this package), and so are
+boto3/botocore (the Lambda runtime has them) and Powertools with
 pydantic (they come from the official Powertools layer).
 
 Usage: python scripts/build_lambda_zip.py SRC_DIR OUT_ZIP
@@ -15,13 +16,13 @@ import zipfile
 from pathlib import Path
 
 PACKAGE = "studio_recovery"
-EXCLUDED_SUBPACKAGES = ("cli", "sandbox")
+EXCLUDED_SUBPACKAGES = ("cli",)
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 SIZE_BUDGET_BYTES = 200 * 1024
 
 
 def runtime_files(src: Path) -> list[Path]:
-    """Every file of the runtime package, sorted, without CLI, sandbox or caches."""
+    """Every file of the runtime package, sorted, without the CLI or caches."""
     root = src / PACKAGE
     files = []
     for path in root.rglob("*"):

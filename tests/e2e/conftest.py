@@ -20,8 +20,9 @@ from typing import Any
 
 import boto3
 import pytest
-from studio_recovery.sandbox import datasync, efs, faults
-from studio_recovery.sandbox.scenario import (
+from studio_sandbox import efs, faults
+from studio_sandbox.datasync import models as datasync_models
+from studio_sandbox.harness.scenario import (
     Registry,
     ScenarioError,
     Studio,
@@ -29,10 +30,11 @@ from studio_recovery.sandbox.scenario import (
     apply_module_with,
     leftovers,
 )
-from studio_recovery.sandbox.server import Sandbox
+from studio_sandbox.server.app import Sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ZIP_PATH = REPO_ROOT / "build" / "lambda.zip"
+EXAMPLES_DIR = REPO_ROOT / "examples"
 
 E2E_VARIABLES = {
     "max_concurrent_restores": "20",  # room to load the quota; still far under 100 tasks
@@ -150,7 +152,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield running
     faults.clear()
     faults.set_wait_scale(1.0)
-    datasync.reset_faults()
+    datasync_models.reset_faults()
     efs.reset_faults()
 
 
@@ -178,7 +180,11 @@ def deployed(sandbox: Sandbox) -> Deployed:
     data_dir = Path(sandbox.data_dir)
     try:
         tf, seconds = apply_module_with(
-            sandbox.endpoint_url, ZIP_PATH, data_dir, E2E_VARIABLES
+            sandbox.endpoint_url,
+            ZIP_PATH,
+            data_dir,
+            E2E_VARIABLES,
+            examples_dir=EXAMPLES_DIR,
         )
     except ScenarioError as error:
         # A second apply converges when the sandbox dropped one provider connection
@@ -187,7 +193,11 @@ def deployed(sandbox: Sandbox) -> Deployed:
             "terraform apply failed once, retrying: %s", error
         )
         tf, seconds = apply_module_with(
-            sandbox.endpoint_url, ZIP_PATH, data_dir, E2E_VARIABLES
+            sandbox.endpoint_url,
+            ZIP_PATH,
+            data_dir,
+            E2E_VARIABLES,
+            examples_dir=EXAMPLES_DIR,
         )
     outputs = tf.outputs()
     tf_output = tf.write_outputs(data_dir / "outputs.json")
@@ -218,7 +228,7 @@ def _no_faults_after_test() -> Iterator[None]:
     """Whatever a test injected ends with it."""
     yield
     faults.clear()
-    datasync.reset_faults()
+    datasync_models.reset_faults()
     efs.reset_faults()
 
 

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from studio_recovery.sandbox.scenario import (
+from studio_sandbox.harness.scenario import (
     TERMINAL_STATUSES,
     BackupBucket,
     FileRecord,

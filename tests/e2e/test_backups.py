@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from studio_recovery.sandbox import datasync
-from studio_recovery.sandbox.scenario import (
+from studio_sandbox.datasync import models as datasync_models
+from studio_sandbox.harness.scenario import (
     snapshot,
     write_as_owner,
 )
@@ -204,7 +204,7 @@ def test_failed_backup_is_reported_and_the_next_schedule_retries_it(
     domain = unique("bkfail")
     seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "finn")
     row_before = restore_fields(deployed, seeded)
-    datasync.faults.error = ("InternalError", "the backup disk is full")
+    datasync_models.faults.error = ("InternalError", "the backup disk is full")
 
     failed = backup_of(
         finish_schedule(deployed, run_schedule(deployed)), domain, "user", "finn"
@@ -217,7 +217,7 @@ def test_failed_backup_is_reported_and_the_next_schedule_retries_it(
     assert "backup" in message.lower() and "the backup disk is full" in message, message
     assert restore_fields(deployed, seeded) == row_before
 
-    datasync.reset_faults()
+    datasync_models.reset_faults()
     retried = _backup_now(deployed, seeded)
 
     assert retried["restore_id"] != failed["restore_id"]

@@ -18,8 +18,9 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from studio_recovery.sandbox import datasync, faults
-from studio_recovery.sandbox.server import Sandbox
+from studio_sandbox import faults
+from studio_sandbox.datasync import models as datasync_models
+from studio_sandbox.server.app import Sandbox
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
@@ -259,4 +260,4 @@ def test_http_route_sets_datasync_execution_faults(sandbox: Sandbox) -> None:
 
     assert status == 200
     assert reply["error"] == ["Boom", "disk on fire"]
-    assert datasync.faults.error == ("Boom", "disk on fire")
+    assert datasync_models.faults.error == ("Boom", "disk on fire")

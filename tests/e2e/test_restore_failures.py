@@ -1,6 +1,6 @@
 """Issue 5's failure paths: each ends FAILED and loud, and leaves no DataSync resource.
 
-DataSync executions are made to fail or hang with `datasync.faults`; AWS throttling is
+DataSync executions are made to fail or hang with `datasync_models.faults`; AWS throttling is
 injected with `faults.inject`; a restore is stopped by hand with StopExecution.
 """
 
@@ -10,7 +10,8 @@ import json
 import time
 from collections.abc import Callable
 
-from studio_recovery.sandbox import datasync, efs, faults
+from studio_sandbox import efs, faults
+from studio_sandbox.datasync import models as datasync_models
 
 from tests.e2e.conftest import E2E_VARIABLES, Deployed
 from tests.e2e.flows import (
@@ -29,7 +30,7 @@ def test_datasync_execution_error_fails_the_restore_loudly(
 ) -> None:
     domain = unique("dserror")
     seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "hana")
-    datasync.faults.error = ("InternalError", "the sandbox lost the disk")
+    datasync_models.faults.error = ("InternalError", "the sandbox lost the disk")
 
     recreate(deployed, seeded)
 
@@ -66,7 +67,7 @@ def test_transfer_that_never_finishes_times_out_and_fails_loudly(
 ) -> None:
     domain = unique("hang")
     seeded = seed(deployed, domain, new_domain(deployed, domain), "space", "jobs")
-    datasync.faults.hang = True
+    datasync_models.faults.hang = True
 
     recreate(deployed, seeded)
 
@@ -107,7 +108,7 @@ def test_restore_stopped_by_hand_is_cleaned_up_and_recorded(
 ) -> None:
     domain = unique("stopped")
     seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "kim")
-    datasync.faults.hang = True
+    datasync_models.faults.hang = True
     recreate(deployed, seeded)
     arn = _running_transfer(deployed, domain, "user", "kim")
 

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, Self
 
 import pytest
-from studio_recovery.sandbox import datasync, faults, posix
-from studio_recovery.sandbox.scenario import Home, write_small_home
+from studio_sandbox import faults, posix
+from studio_sandbox.datasync import backend as datasync_backend
+from studio_sandbox.harness.scenario import Home, write_small_home
 
 from tests.e2e.conftest import E2E_VARIABLES, REPO_ROOT, WAIT_SCALE, Deployed
 from tests.e2e.flows import new_domain, wait_restore
@@ -69,7 +70,7 @@ class TaskWatcher:
 def quota_refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """CreateTask calls the sandbox refused for the task quota, as they happen."""
     refused: list[str] = []
-    original = datasync.SandboxDataSyncBackend.create_sync_task
+    original = datasync_backend.SandboxDataSyncBackend.create_sync_task
 
     def counted(self: Any, params: dict[str, Any]) -> Any:
         try:
@@ -79,7 +80,9 @@ def quota_refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
                 refused.append(str(params.get("DestinationLocationArn")))
             raise
 
-    monkeypatch.setattr(datasync.SandboxDataSyncBackend, "create_sync_task", counted)
+    monkeypatch.setattr(
+        datasync_backend.SandboxDataSyncBackend, "create_sync_task", counted
+    )
     yield refused
 
 

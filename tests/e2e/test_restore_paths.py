@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from studio_recovery.sandbox import posix
-from studio_recovery.sandbox.scenario import (
+from studio_sandbox import posix
+from studio_sandbox.harness.scenario import (
     create_sso_domain,
     create_sso_user,
     snapshot,

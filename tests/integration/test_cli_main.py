@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -174,39 +175,72 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(
     assert "Traceback" in debug.err
 
 
+class _Execed(Exception):
+    """Stands in for os.execv, which never returns."""
+
+
 def test_sandbox_commands_are_handed_to_the_sandbox(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[list[str]] = []
+    seen: list[tuple[str, list[str]]] = []
 
-    def fake_main(argv: list[str]) -> int:
-        seen.append(argv)
-        return 0
+    def fake_execv(path: str, argv: list[str]) -> None:
+        seen.append((path, argv))
+        raise _Execed
 
-    monkeypatch.setattr("studio_recovery.sandbox.cli.main", fake_main)
+    monkeypatch.setattr(cli_main.os, "execv", fake_execv)
 
-    result = run_cli("sandbox", "up", "--port", "4599")
+    with pytest.raises(_Execed):
+        run_cli("sandbox", "up", "--port", "4599")
 
-    assert result.code == ExitCode.OK
-    assert seen == [["up", "--port", "4599"]]
+    assert seen == [
+        (
+            sys.executable,
+            [sys.executable, "-m", "studio_sandbox", "up", "--port", "4599"],
+        )
+    ]
 
 
-def test_without_the_sandbox_extra_sandbox_says_what_to_install(
+def test_without_the_sandbox_installed_sandbox_says_what_to_install(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "studio_recovery.sandbox.cli", None)
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "studio_sandbox" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(cli_main.importlib.util, "find_spec", find_spec)
 
     result = run_cli("sandbox", "up")
 
     assert result.code == ExitCode.USAGE
-    assert "pip install 'studio_recovery[sandbox]'" in result.err
+    assert "the sandbox is not installed" in result.err
+    assert "pip install -e sandbox" in result.err
+
+
+def test_the_sandbox_subcommand_runs_the_installed_sandbox(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "studio-recovery"),
+            "sandbox",
+            "status",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stdout == "sandbox is not running\n"
 
 
 def test_the_cli_does_not_import_the_sandbox_or_moto() -> None:
     code = (
         "import sys, studio_recovery.cli.main as m; "
         "m.build_parser(); "
-        "print(sorted(n for n in sys.modules if n.startswith(('moto', 'studio_recovery.sandbox'))))"
+        "print(sorted(n for n in sys.modules if n.startswith(('moto', 'studio_sandbox'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True

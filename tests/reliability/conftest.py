@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from studio_recovery.sandbox.reliability import Env, environment
+from studio_sandbox.harness.reliability import Env, environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ZIP_PATH = REPO_ROOT / "build" / "lambda.zip"
+EXAMPLES_DIR = REPO_ROOT / "examples"
 
 
 def _use_offline_terraform_config() -> None:
@@ -39,6 +40,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         )
     _use_offline_terraform_config()
     with environment(
-        tmp_path_factory.mktemp("reliability-sandbox"), ZIP_PATH
+        tmp_path_factory.mktemp("reliability-sandbox"), ZIP_PATH, EXAMPLES_DIR
     ) as running:
         yield running

@@ -6,11 +6,11 @@ No sandbox here: rows are built by hand, so these show the checks can fail.
 from __future__ import annotations
 
 import pytest
-from studio_recovery.sandbox.reliability import (
+from studio_sandbox.harness.reliability import (
     MAX_CONCURRENT_RESTORES,
     Row,
-    _summarise,
     scenarios,
+    summarise,
     table,
 )
 
@@ -31,7 +31,7 @@ def test_each_broken_invariant_is_reported(
     figures: dict[str, int], needle: str
 ) -> None:
     row = Row("broken", **figures)  # type: ignore[arg-type]
-    _summarise(row, {"tasks": ["t"] if figures.get("leftovers") else []})
+    summarise(row, {"tasks": ["t"] if figures.get("leftovers") else []})
     assert not row.ok
     assert any(needle in problem for problem in row.problems), row.problems
     assert "| NO |" in table([row])
@@ -39,7 +39,7 @@ def test_each_broken_invariant_is_reported(
 
 def test_a_clean_row_has_no_problem_and_reads_yes() -> None:
     row = Row("clean", events_sent=8, restores_expected=2, restores_done=2)
-    _summarise(row, {"tasks": [], "locations": [], "access_points": []})
+    summarise(row, {"tasks": [], "locations": [], "access_points": []})
     assert row.ok
     assert "| 8 | 2/2 | 0 | 0 | 0 | 0 |" in table([row])
 

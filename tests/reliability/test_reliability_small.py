@@ -9,7 +9,7 @@ the task quota holds, and every failure is visible. The full run is `make reliab
 from __future__ import annotations
 
 import pytest
-from studio_recovery.sandbox.reliability import (
+from studio_sandbox.harness.reliability import (
     MAX_CONCURRENT_RESTORES,
     Env,
     Row,

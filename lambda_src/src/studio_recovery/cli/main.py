@@ -7,7 +7,9 @@ Every failure is reported as one line on stderr with a distinct exit code
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -115,21 +117,23 @@ def build_parser() -> Parser:
     for command in subparsers.choices.values():
         command.epilog = SUBCOMMAND_EPILOG
     subparsers.add_parser(
-        "sandbox", help="the offline AWS stand-in: up, down, ... (needs the sandbox extra)"
+        "sandbox", help="the offline AWS stand-in: up, down, ... (runs studio-recovery-sandbox)"
     )
     return parser
 
 
+SANDBOX_MODULE = "studio_sandbox"
+SANDBOX_INSTALL = "pip install -e sandbox (from the repository root; `make venv` does it)"
+
+
 def _run_sandbox(argv: list[str]) -> int:
-    try:
-        from studio_recovery.sandbox.cli import main as sandbox_main
-    except ImportError as exc:
+    """Hand `sandbox ...` to the sandbox's own CLI, in its own process; never import it here."""
+    if importlib.util.find_spec(SANDBOX_MODULE) is None:
         sys.stderr.write(
-            f"{PROG}: error: the sandbox is not installed ({exc.name or exc}): "
-            "pip install 'studio_recovery[sandbox]'\n"
+            f"{PROG}: error: the sandbox is not installed ({SANDBOX_MODULE}): {SANDBOX_INSTALL}\n"
         )
         return ExitCode.USAGE
-    return int(sandbox_main(argv) or 0)
+    os.execv(sys.executable, [sys.executable, "-m", SANDBOX_MODULE, *argv])  # noqa: S606
 
 
 class _Stderr:

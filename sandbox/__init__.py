@@ -1,0 +1,1 @@
+"""The sandbox distribution root: this file lets pytest import sandbox/tests as `sandbox.tests`."""

@@ -1,0 +1,1 @@
+"""EventBridge in the sandbox: the bus, Lambda/Step Functions targets, CloudTrail events."""

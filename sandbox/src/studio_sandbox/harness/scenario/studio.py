@@ -1,0 +1,136 @@
+"""Studio through the SageMaker API: domains, profiles and spaces, and their homes on EFS."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from studio_sandbox.harness.scenario.base import Kind, ScenarioError
+from studio_sandbox.server import state
+
+# --------------------------------------------------------------------------- Studio
+
+
+@dataclass(frozen=True)
+class Home:
+    """One profile's or space's home directory on the sandbox EFS."""
+
+    domain_id: str
+    kind: Kind
+    name: str
+    efs_id: str
+    uid: int
+
+    @property
+    def path(self) -> Path:
+        return state.efs_root(self.efs_id) / str(self.uid)
+
+
+class Studio:
+    """SageMaker Studio on the sandbox, through the real SageMaker API."""
+
+    def __init__(self, endpoint: str, vpc_id: str, subnet_ids: list[str]) -> None:
+        # Typed as Any: the stubs' literal types add nothing to a scenario driver.
+        self.sagemaker: Any = boto3.client("sagemaker", endpoint_url=endpoint)
+        self.vpc_id = vpc_id
+        self.subnet_ids = subnet_ids
+
+    def create_domain(self, name: str) -> str:
+        reply = self.sagemaker.create_domain(
+            DomainName=name,
+            AuthMode="IAM",
+            DefaultUserSettings={
+                "ExecutionRole": "arn:aws:iam::123456789012:role/studio-execution"
+            },
+            SubnetIds=self.subnet_ids,
+            VpcId=self.vpc_id,
+            AppNetworkAccessType="VpcOnly",
+        )
+        return str(reply["DomainId"])
+
+    def delete_domain(self, domain_id: str, *, retain: bool) -> None:
+        policy = "Retain" if retain else "Delete"
+        self.sagemaker.delete_domain(
+            DomainId=domain_id, RetentionPolicy={"HomeEfsFileSystem": policy}
+        )
+
+    def domain_efs(self, domain_id: str) -> str:
+        return str(self.sagemaker.describe_domain(DomainId=domain_id)["HomeEfsFileSystemId"])
+
+    def create(self, domain_id: str, kind: Kind, name: str) -> None:
+        if kind == "user":
+            self.sagemaker.create_user_profile(DomainId=domain_id, UserProfileName=name)
+        else:
+            self.sagemaker.create_space(DomainId=domain_id, SpaceName=name)
+
+    def describe(self, domain_id: str, kind: Kind, name: str) -> Home:
+        if kind == "user":
+            reply = self.sagemaker.describe_user_profile(DomainId=domain_id, UserProfileName=name)
+        else:
+            reply = self.sagemaker.describe_space(DomainId=domain_id, SpaceName=name)
+        return Home(
+            domain_id=domain_id,
+            kind=kind,
+            name=name,
+            efs_id=self.domain_efs(domain_id),
+            uid=int(reply["HomeEfsFileSystemUid"]),
+        )
+
+    def open_app(self, domain_id: str, kind: Kind, name: str) -> Home:
+        """Open Studio (create the first app): SageMaker creates the home directory."""
+        owner = {"UserProfileName": name} if kind == "user" else {"SpaceName": name}
+        app_type = "JupyterServer" if kind == "user" else "JupyterLab"
+        self.sagemaker.create_app(DomainId=domain_id, AppType=app_type, AppName="default", **owner)
+        home = self.describe(domain_id, kind, name)
+        deadline = time.monotonic() + 10
+        while not home.path.is_dir():
+            if time.monotonic() > deadline:
+                raise ScenarioError(f"{kind} {name}: home {home.path} did not appear")
+            time.sleep(0.1)
+        return home
+
+    def delete(self, domain_id: str, kind: Kind, name: str) -> None:
+        """Delete the apps (every page of ListApps), then the profile or space, as an admin must."""
+        key = "UserProfileName" if kind == "user" else "SpaceName"
+        filters = {"DomainIdEquals": domain_id, f"{key}Equals": name}
+        for page in self.sagemaker.get_paginator("list_apps").paginate(**filters):
+            for app in page.get("Apps", []):
+                if app.get(key) != name or app.get("Status") == "Deleted":
+                    continue
+                self.sagemaker.delete_app(
+                    DomainId=domain_id,
+                    AppType=app["AppType"],
+                    AppName=app["AppName"],
+                    **{key: name},
+                )
+        if kind == "user":
+            self.sagemaker.delete_user_profile(DomainId=domain_id, UserProfileName=name)
+        else:
+            self.sagemaker.delete_space(DomainId=domain_id, SpaceName=name)
+
+
+def create_sso_domain(studio: Studio, name: str) -> str:
+    """An IAM Identity Center (SSO) domain: its profiles carry a SingleSignOnUserValue."""
+    reply = studio.sagemaker.create_domain(
+        DomainName=name,
+        AuthMode="SSO",
+        DefaultUserSettings={"ExecutionRole": "arn:aws:iam::123456789012:role/studio-execution"},
+        SubnetIds=studio.subnet_ids,
+        VpcId=studio.vpc_id,
+        AppNetworkAccessType="VpcOnly",
+    )
+    return str(reply["DomainId"])
+
+
+def create_sso_user(studio: Studio, domain_id: str, name: str, sso_user: str) -> None:
+    """A user profile of an SSO domain, bound to the Identity Center user `sso_user`."""
+    studio.sagemaker.create_user_profile(
+        DomainId=domain_id,
+        UserProfileName=name,
+        SingleSignOnUserIdentifier="UserName",
+        SingleSignOnUserValue=sso_user,
+    )

@@ -1,0 +1,157 @@
+"""SageMaker Studio in the sandbox: a profile's or space's home, and an app.
+
+Names and limits as AWS checks them; the records the backend (:mod:`.backend`) keeps and
+the API handlers (:mod:`.responses`) describe.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from moto.core.utils import utcnow
+from moto.sagemaker.exceptions import (
+    ValidationError,
+)
+
+LOG = logging.getLogger(__name__)
+
+NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+_NAME = re.compile(NAME_PATTERN + "$")
+FIRST_UID = 200000
+HOME_GID = 100
+HOME_MODE = 0o700
+RETENTION_VALUES = ("Retain", "Delete")
+APP_TYPES = (
+    "JupyterServer",
+    "KernelGateway",
+    "DetailedProfiler",
+    "TensorBoard",
+    "CodeEditor",
+    "JupyterLab",
+    "RStudioServerPro",
+    "RSessionGateway",
+    "Canvas",
+)
+ACTIVE_APP_STATUSES = ("Pending", "InService", "Deleting")
+
+
+def validate_name(value: Any, member: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValidationError(
+            message=(
+                f"1 validation error detected: Value '{value}' at '{member}' failed to "
+                "satisfy constraint: Member must satisfy regular expression pattern: "
+                f"{NAME_PATTERN}"
+            )
+        )
+    return value
+
+
+@dataclass
+class StudioHome:
+    """A user profile or a space: a name in a domain with a home directory uid."""
+
+    kind: str  # "user" | "space"
+    domain_id: str
+    name: str
+    arn: str
+    uid: int
+    settings: dict[str, Any] | None
+    tags: list[dict[str, str]]
+    sso_identifier: str | None = None
+    sso_value: str | None = None
+    ownership_settings: dict[str, Any] | None = None
+    sharing_settings: dict[str, Any] | None = None
+    display_name: str | None = None
+    status: str = "InService"
+    home_created: bool = False
+    creation_time: datetime = field(default_factory=utcnow)
+    last_modified_time: datetime = field(default_factory=utcnow)
+
+    @property
+    def label(self) -> str:
+        return "User profile" if self.kind == "user" else "Space"
+
+    def describe(self) -> dict[str, Any]:
+        common = {
+            "DomainId": self.domain_id,
+            "HomeEfsFileSystemUid": str(self.uid),
+            "Status": self.status,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+        }
+        if self.kind == "user":
+            reply = {
+                **common,
+                "UserProfileArn": self.arn,
+                "UserProfileName": self.name,
+                "UserSettings": self.settings or {},
+            }
+            if self.sso_value is not None:
+                reply["SingleSignOnUserIdentifier"] = self.sso_identifier
+                reply["SingleSignOnUserValue"] = self.sso_value
+            return reply
+        reply = {
+            **common,
+            "SpaceArn": self.arn,
+            "SpaceName": self.name,
+            "SpaceSettings": self.settings or {},
+        }
+        for key, value in (
+            ("OwnershipSettings", self.ownership_settings),
+            ("SpaceSharingSettings", self.sharing_settings),
+            ("SpaceDisplayName", self.display_name),
+        ):
+            if value is not None:
+                reply[key] = value
+        return reply
+
+    def summary(self) -> dict[str, Any]:
+        reply = {
+            "DomainId": self.domain_id,
+            "Status": self.status,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+        }
+        if self.kind == "user":
+            reply["UserProfileName"] = self.name
+        else:
+            reply["SpaceName"] = self.name
+            if self.display_name is not None:
+                reply["SpaceDisplayName"] = self.display_name
+        return reply
+
+
+@dataclass
+class StudioApp:
+    """An app (JupyterLab, ...) of a user profile or a space."""
+
+    domain_id: str
+    owner: StudioHome
+    app_type: str
+    app_name: str
+    arn: str
+    resource_spec: dict[str, Any] | None
+    tags: list[dict[str, str]]
+    status: str = "InService"
+    creation_time: datetime = field(default_factory=utcnow)
+
+    def details(self) -> dict[str, Any]:
+        reply: dict[str, Any] = {
+            "DomainId": self.domain_id,
+            "AppType": self.app_type,
+            "AppName": self.app_name,
+            "Status": self.status,
+            "CreationTime": self.creation_time,
+        }
+        reply["UserProfileName" if self.owner.kind == "user" else "SpaceName"] = self.owner.name
+        if self.resource_spec:
+            reply["ResourceSpec"] = self.resource_spec
+        return reply
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.details(), "AppArn": self.arn, "LastUserActivityTimestamp": utcnow()}

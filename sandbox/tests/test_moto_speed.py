@@ -1,0 +1,176 @@
+"""studio_sandbox.server.moto_speed: moto answers as it did without the speed fixes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.core.utils import method_names_from_class
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.sagemaker.responses import SageMakerResponse
+
+from studio_sandbox.server import moto_speed
+
+TABLE = "studio-recovery-registry"  # the registry_table fixture's
+
+
+@pytest.fixture
+def ddb(registry_table: Any) -> Iterator[Any]:
+    """A DynamoDB client on the registry table (pk, sk), with the speed fixes installed."""
+    moto_speed.install()
+    try:
+        yield boto3.client("dynamodb", region_name="us-east-1")
+    finally:
+        moto_speed.uninstall()
+
+
+def _error(call: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as failure:
+        call(**kwargs)
+    return str(failure.value.response["Error"]["Code"])
+
+
+def _put(pk: str, value: str, *, new: bool = True) -> dict[str, Any]:
+    put: dict[str, Any] = {
+        "TableName": TABLE,
+        "Item": {"pk": {"S": pk}, "sk": {"S": "A"}, "v": {"S": value}},
+    }
+    if new:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    return {"Put": put}
+
+
+def _items(ddb: Any) -> dict[str, str]:
+    return {i["pk"]["S"]: i["v"]["S"] for i in ddb.scan(TableName=TABLE)["Items"]}
+
+
+def test_a_successful_transaction_writes_every_item(ddb: Any) -> None:
+    ddb.transact_write_items(TransactItems=[_put("a", "1"), _put("b", "1")])
+    assert _items(ddb) == {"a": "1", "b": "1"}
+
+
+def test_a_failed_transaction_leaves_the_table_as_it_was(ddb: Any) -> None:
+    # given
+    ddb.transact_write_items(TransactItems=[_put("a", "old"), _put("c", "old")])
+    # when: a and b are written, then the condition on c fails
+    with pytest.raises(ClientError) as failure:
+        ddb.transact_write_items(
+            TransactItems=[
+                _put("a", "new", new=False),
+                _put("b", "new"),
+                _put("c", "new"),
+            ]
+        )
+    # then
+    assert failure.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert _items(ddb) == {"a": "old", "c": "old"}
+
+
+def test_a_failed_transaction_does_not_undo_other_items(ddb: Any) -> None:
+    """Only the items a transaction touches are put back: a row outside it stays as written
+    (moto's own rollback restored a copy of the whole table)."""
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "other"}, "sk": {"S": "A"}, "v": {"S": "1"}})
+    ddb.transact_write_items(TransactItems=[_put("c", "old")])
+    with pytest.raises(ClientError):
+        ddb.transact_write_items(TransactItems=[_put("d", "new"), _put("c", "new")])
+    assert _items(ddb) == {"other": "1", "c": "old"}
+
+
+@pytest.mark.parametrize("cls", [DynamoHandler, SageMakerResponse])
+def test_method_names_answer_as_moto_listed_them(cls: type) -> None:
+    listed = set(method_names_from_class(cls))
+    names = moto_speed._method_names(cls)
+    assert listed and all(name in names for name in listed)
+    for name in ("not_an_action", "__init__x", "response_headers", "", "dispatch2"):
+        assert (name in names) == (name in listed)
+
+
+def test_an_item_over_400_kb_is_still_refused(ddb: Any) -> None:
+    big = {
+        "pk": {"S": "big"},
+        "sk": {"S": "A"},
+        "a": {"S": "x" * 300_000},
+        "b": {"S": "y" * 110_000},
+    }
+    assert _error(ddb.put_item, TableName=TABLE, Item=big) == "ValidationException"
+    ddb.put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": "ok"}, "sk": {"S": "A"}, "a": {"S": "x" * 300_000}},
+    )
+    item = ddb.get_item(TableName=TABLE, Key={"pk": {"S": "ok"}, "sk": {"S": "A"}})["Item"]
+    assert item["a"]["S"] == "x" * 300_000
+
+
+def test_a_condition_parsed_once_is_still_checked_per_item_and_per_value(
+    ddb: Any,
+) -> None:
+    key = {"sk": {"S": "A"}}
+    new = {"ConditionExpression": "attribute_not_exists(pk)"}
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, **key, "n": {"N": "1"}}, **new)
+    again = {
+        "TableName": TABLE,
+        "Item": {"pk": {"S": "a"}, **key, "n": {"N": "9"}},
+        **new,
+    }
+    assert _error(ddb.put_item, **again) == "ConditionalCheckFailedException"
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "b"}, **key, "n": {"N": "1"}}, **new)
+
+    def put_if_n(value: str, n: str) -> dict[str, Any]:
+        return {
+            "TableName": TABLE,
+            "Item": {"pk": {"S": "a"}, **key, "n": {"N": n}},
+            "ConditionExpression": "n = :v",
+            "ExpressionAttributeValues": {":v": {"N": value}},
+        }
+
+    assert _error(ddb.put_item, **put_if_n("5", "2")) == "ConditionalCheckFailedException"
+    ddb.put_item(**put_if_n("1", "2"))  # same expression, other value: parsed anew
+    item = ddb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, **key})["Item"]
+    assert item["n"] == {"N": "2"}
+    put_b = {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "b"}, **key}, **new}}
+    assert _error(ddb.transact_write_items, TransactItems=[put_b]) == "TransactionCanceledException"
+
+
+def test_the_backend_for_a_host_is_looked_up_once_with_moto_s_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hosts = ["dynamodb.us-east-1.amazonaws.com", "sagemaker.us-east-1.amazonaws.com",
+             "states.us-east-1.amazonaws.com", "s3", None]  # fmt: skip
+    dispatcher = DomainDispatcherApplication(create_app=lambda backend: None)  # type: ignore[arg-type,return-value]
+    moto_speed.install()
+    try:
+        original = moto_speed._original["get_backend_for_host"]
+        expected = {host: original(dispatcher, host) for host in hosts}
+        assert expected["dynamodb.us-east-1.amazonaws.com"] == "dynamodb"
+        calls: list[str | None] = []
+
+        def counted(self: Any, host: str | None) -> Any:
+            calls.append(host)
+            return original(self, host)
+
+        # A sandbox of another test in this process may share the cache: start from none.
+        monkeypatch.setattr(moto_speed, "_backend_for_host", {})
+        monkeypatch.setitem(moto_speed._original, "get_backend_for_host", counted)
+        for _ in range(3):
+            assert {host: dispatcher.get_backend_for_host(host) for host in hosts} == expected
+        assert sorted(calls, key=str) == sorted(hosts, key=str)
+    finally:
+        moto_speed.uninstall()
+
+
+def test_installs_nest_and_each_uninstall_gives_back_what_it_found() -> None:
+    """A sandbox and a test may both install in one process: the inner uninstall keeps the
+    fixes the outer one still needs."""
+    before = DomainDispatcherApplication.get_backend_for_host
+    moto_speed.install()
+    patched = DomainDispatcherApplication.get_backend_for_host
+    moto_speed.install()
+    moto_speed.uninstall()
+    assert DomainDispatcherApplication.get_backend_for_host is patched
+    assert patched is moto_speed._cached_backend_for_host
+    moto_speed.uninstall()
+    assert DomainDispatcherApplication.get_backend_for_host is before
