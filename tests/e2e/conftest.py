@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,9 +31,11 @@ from studio_sandbox.harness.scenario import (
 )
 from studio_sandbox.server.app import Sandbox
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ZIP_PATH = REPO_ROOT / "build" / "lambda.zip"
-EXAMPLES_DIR = REPO_ROOT / "examples"
+from tests.deployment import (
+    EXAMPLES_DIR,
+    ZIP_PATH,
+    use_offline_terraform_config,
+)
 
 E2E_VARIABLES = {
     "max_concurrent_restores": "20",  # room to load the quota; still far under 100 tasks
@@ -156,19 +157,6 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     efs.reset_faults()
 
 
-def _use_offline_terraform_config() -> None:
-    """Terraform must read the project's CLI config (filesystem mirror), as make exports it."""
-    current = os.environ.get("TF_CLI_CONFIG_FILE", "")
-    if current and Path(current).is_file():
-        return
-    rc = REPO_ROOT / "build" / "terraform.rc"
-    if not rc.is_file():
-        pytest.fail(
-            f"{rc} is missing: run `scripts/tf-cli-config.sh {rc}` (make does it)"
-        )
-    os.environ["TF_CLI_CONFIG_FILE"] = str(rc)
-
-
 @pytest.fixture(scope="package")
 def deployed(sandbox: Sandbox) -> Deployed:
     """examples/sandbox applied once; a queue subscribed to the notification topic."""
@@ -176,7 +164,7 @@ def deployed(sandbox: Sandbox) -> Deployed:
         pytest.fail(
             f"{ZIP_PATH} is missing: run `make build` (make test does it first)"
         )
-    _use_offline_terraform_config()
+    use_offline_terraform_config()
     data_dir = Path(sandbox.data_dir)
     try:
         tf, seconds = apply_module_with(

@@ -22,7 +22,8 @@ from studio_sandbox import faults, posix
 from studio_sandbox.datasync import backend as datasync_backend
 from studio_sandbox.harness.scenario import Home, write_small_home
 
-from tests.e2e.conftest import E2E_VARIABLES, REPO_ROOT, WAIT_SCALE, Deployed
+from tests.deployment import REPO_ROOT
+from tests.e2e.conftest import E2E_VARIABLES, WAIT_SCALE, Deployed
 from tests.e2e.flows import new_domain, wait_restore
 
 RUN_SLOW = os.environ.get("RUN_SLOW") == "1"

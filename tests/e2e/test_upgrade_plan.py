@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from studio_recovery.sandbox.scenario import Terraform
-from studio_recovery.sandbox.server import Sandbox
+from studio_sandbox.harness.scenario import Terraform
+from studio_sandbox.server.app import Sandbox
 
-from tests.e2e.conftest import REPO_ROOT, ZIP_PATH, _use_offline_terraform_config
+from tests.deployment import REPO_ROOT, ZIP_PATH, use_offline_terraform_config
 
 PRE_REDESIGN_COMMIT = "a6c2a6d"
 """main before the issue 15 redesign (a6c2a6dfc5c0b1c1...)."""
@@ -191,7 +191,7 @@ def upgrade(
         pytest.fail(
             f"{ZIP_PATH} is missing: run `make build` (make test does it first)"
         )
-    _use_offline_terraform_config()
+    use_offline_terraform_config()
     work = tmp_path_factory.mktemp("upgrade")
     old_tree = pre_redesign_tree(work)
     old_zip = build_zip(old_tree)
