@@ -368,8 +368,8 @@ DOC_TAIL = """\
 - moto's DynamoDB `TransactWriteItems` deep-copies the whole table once per item of the
   transaction, which makes batched writes quadratic in the table size (a 5,000-profile
   seeding took minutes). DynamoDB does nothing like that, so the sandbox patches it
-  (`studio_recovery/sandbox/moto_speed.py`: snapshot only the touched items, same
-  all-or-nothing result, tested in `tests/integration/test_moto_speed.py`).
+  (`studio_sandbox/server/moto_speed.py`: snapshot only the touched items, same
+  all-or-nothing result, tested in `sandbox/tests/test_moto_speed.py`).
 - Absolute times are those of moto on 2 shared cores; the restore throughput and the apply
   time say nothing about AWS. The counts (requests, transitions, tasks, refusals) do not
   depend on the machine.
