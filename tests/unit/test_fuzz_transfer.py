@@ -356,6 +356,11 @@ def finalize_states(draw: st.DrawFn) -> Drawn:
     clean = draw(st.booleans())
     target, target_ok = draw(locations(clean))
     source, source_ok = draw(st.one_of(locations(clean), locations(clean), _SOURCES))
+    if source is None or source is MISSING:
+        # Finalize's source is optional (`FinalizeInput.source`), so no source is well
+        # formed here, even when `locations` drew None as "not a location" (it is not one
+        # for prepare, whose source is required).
+        source_ok = True
     parts = {
         "restore_id": _restore_ids(draw, clean),
         "trigger": _triggers(draw, clean),
