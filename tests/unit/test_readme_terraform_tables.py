@@ -19,7 +19,9 @@ BLOCK_START = re.compile(r'^(variable|output) "([A-Za-z0-9_]+)" \{\s*$', re.MULT
 ATTRIBUTE = re.compile(r"^  (type|default)\s+= (.+)$", re.MULTILINE)
 ROW = re.compile(r"^\|\s*`?([A-Za-z0-9_]+)`?\s*\|(.*)\|\s*$")
 # Every module under modules/ has a README whose tables must match its variables and outputs.
-MODULES = sorted(p.name for p in (ROOT / "modules").iterdir() if (p / "variables.tf").exists())
+MODULES = sorted(
+    p.name for p in (ROOT / "modules").iterdir() if (p / "variables.tf").exists()
+)
 
 
 @dataclass(frozen=True)
