@@ -28,6 +28,7 @@ from moto.efs import models as efs_models
 from moto.efs.exceptions import AccessPointNotFound, BadRequest, FileSystemNotFound
 
 from studio_sandbox import posix
+from studio_sandbox.moto_ext import ServiceExtension
 
 ROOT_MODE = 0o755
 _MAX_ID = 4294967295
@@ -305,17 +306,16 @@ def write_through_access_point(
     return mount.write_file(rel_path, data, mode)
 
 
+_EXTENSION = ServiceExtension(
+    backends=efs_models.efs_backends, backend=SandboxEFSBackend, moto_backend=efs_models.EFSBackend
+)
+
+
 def patch() -> None:
     """Make moto's EFS service use :class:`SandboxEFSBackend` (idempotent)."""
-    backends = efs_models.efs_backends
-    if backends.backend is not SandboxEFSBackend:
-        backends.backend = SandboxEFSBackend
-        backends.clear()
+    _EXTENSION.install()
 
 
 def unpatch() -> None:
     """Give EFS back to moto (its records are forgotten; directories stay on disk)."""
-    backends = efs_models.efs_backends
-    if backends.backend is SandboxEFSBackend:
-        backends.backend = efs_models.EFSBackend
-        backends.clear()
+    _EXTENSION.uninstall()

@@ -18,6 +18,7 @@ from moto.datasync.exceptions import InvalidRequestException
 
 from studio_sandbox import efs
 from studio_sandbox.datasync.backend import SandboxDataSyncBackend
+from studio_sandbox.moto_ext import ServiceExtension
 
 
 def _backend(response: Any) -> SandboxDataSyncBackend:
@@ -250,41 +251,22 @@ _HANDLERS: tuple[Callable[[Any], str], ...] = (
 )
 
 
-_REPLACED: dict[str, Any] = {}
+_EXTENSION = ServiceExtension(
+    backends=ds_models.datasync_backends,
+    backend=SandboxDataSyncBackend,
+    moto_backend=ds_models.DataSyncBackend,
+    response_class=ds_responses.DataSyncResponse,
+    handlers=_HANDLERS,
+)
 
 
 def patch() -> None:
     """Serve DataSync with :class:`SandboxDataSyncBackend` and the handlers above (idempotent)."""
     efs.patch()
-    backends = ds_models.datasync_backends
-    if backends.backend is not SandboxDataSyncBackend:
-        backends.backend = SandboxDataSyncBackend
-        backends.clear()
-    for handler in _HANDLERS:
-        _replace(ds_responses.DataSyncResponse, handler.__name__, handler)
+    _EXTENSION.install()
 
 
 def unpatch() -> None:
     """Give DataSync back to moto (and forget every sandbox location, task and execution)."""
-    backends = ds_models.datasync_backends
-    if backends.backend is SandboxDataSyncBackend:
-        backends.backend = ds_models.DataSyncBackend
-        backends.clear()
-    _restore(ds_responses.DataSyncResponse)
+    _EXTENSION.uninstall()
     efs.unpatch()
-
-
-def _replace(cls: type, name: str, handler: Callable[[Any], str]) -> None:
-    current = cls.__dict__.get(name)
-    if current is not handler:
-        _REPLACED.setdefault(name, current)
-        setattr(cls, name, handler)
-
-
-def _restore(cls: type) -> None:
-    for name, original in _REPLACED.items():
-        if original is None:
-            delattr(cls, name)
-        else:
-            setattr(cls, name, original)
-    _REPLACED.clear()

@@ -15,6 +15,7 @@ from moto.sagemaker.exceptions import (
 
 from studio_sandbox import efs
 from studio_sandbox.eventbridge import cloudtrail
+from studio_sandbox.moto_ext import ServiceExtension
 from studio_sandbox.sagemaker.backend import SandboxSageMakerBackend
 
 LOG = logging.getLogger(__name__)
@@ -247,35 +248,22 @@ _HANDLERS = (
 )
 
 
-_REPLACED: dict[str, Any] = {}
+_EXTENSION = ServiceExtension(
+    backends=sm_models.sagemaker_backends,
+    backend=SandboxSageMakerBackend,
+    moto_backend=sm_models.SageMakerModelBackend,
+    response_class=sm_responses.SageMakerResponse,
+    handlers=_HANDLERS,
+)
 
 
 def patch() -> None:
     """Serve Studio resources with :class:`SandboxSageMakerBackend` (idempotent)."""
     efs.patch()
-    backends = sm_models.sagemaker_backends
-    if backends.backend is not SandboxSageMakerBackend:
-        backends.backend = SandboxSageMakerBackend
-        backends.clear()
-    cls = sm_responses.SageMakerResponse
-    for handler in _HANDLERS:
-        current = cls.__dict__.get(handler.__name__)
-        if current is not handler:
-            _REPLACED.setdefault(handler.__name__, current)
-            setattr(cls, handler.__name__, handler)
+    _EXTENSION.install()
 
 
 def unpatch() -> None:
     """Give SageMaker back to moto (and forget every sandbox domain, profile and space)."""
-    backends = sm_models.sagemaker_backends
-    if backends.backend is SandboxSageMakerBackend:
-        backends.backend = sm_models.SageMakerModelBackend
-        backends.clear()
-    cls = sm_responses.SageMakerResponse
-    for name, original in _REPLACED.items():
-        if original is None:
-            delattr(cls, name)
-        else:
-            setattr(cls, name, original)
-    _REPLACED.clear()
+    _EXTENSION.uninstall()
     efs.unpatch()
