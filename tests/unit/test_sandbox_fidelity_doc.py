@@ -68,16 +68,10 @@ class Row:
     def is_gap(self) -> bool:
         return self.behaviour.startswith("**Gap:**")
 
-    @property
-    def text(self) -> str:
-        return " ".join((self.behaviour, self.source, self.tests, self.gaps))
-
 
 def _cells(line: str) -> list[str]:
     """The cells of a Markdown table line; `\\|` is a literal pipe inside a cell."""
-    body = line.strip()
-    if body.startswith("|"):
-        body = body[1:]
+    body = line.strip().removeprefix("|")
     if body.endswith("|") and not body.endswith("\\|"):
         body = body[:-1]
     return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", body)]
@@ -93,7 +87,9 @@ def parse(text: str) -> list[Row]:
             index += 2  # the header and its separator
             while index < len(lines) and lines[index].lstrip().startswith("|"):
                 cells = _cells(lines[index])
-                assert len(cells) == 4, f"line {index + 1}: {len(cells)} cells, expected 4"
+                assert len(cells) == 4, (
+                    f"line {index + 1}: {len(cells)} cells, expected 4"
+                )
                 rows.append(Row(index + 1, *cells))
                 index += 1
         else:
@@ -117,11 +113,15 @@ def test_every_row_has_a_behaviour_and_a_source(rows: list[Row]) -> None:
         assert row.gaps, f"line {row.line}: empty known-gaps cell (write 'None known.')"
 
 
-def test_every_source_is_aws_documentation_botocore_or_says_none(rows: list[Row]) -> None:
+def test_every_source_is_aws_documentation_botocore_or_says_none(
+    rows: list[Row],
+) -> None:
     for row in rows:
         urls = _URL.findall(row.source)
         for url in urls:
-            assert url.startswith("https://docs.aws.amazon.com/"), f"line {row.line}: {url}"
+            assert url.startswith("https://docs.aws.amazon.com/"), (
+                f"line {row.line}: {url}"
+            )
         said_none = row.source.startswith(("No AWS source", "No AWS page"))
         assert urls or "botocore" in row.source or said_none, (
             f"line {row.line}: cite a docs.aws.amazon.com page or the botocore model: {row.source}"
@@ -142,7 +142,9 @@ def test_every_named_test_exists(rows: list[Row]) -> None:
                 path.read_text(encoding="utf-8"),
                 re.MULTILINE,
             )
-            assert defined, f"line {row.line}: no def {found['name']} in {found['path']}"
+            assert defined, (
+                f"line {row.line}: no def {found['name']} in {found['path']}"
+            )
 
 
 def test_a_row_without_a_test_states_its_gap(rows: list[Row]) -> None:
@@ -161,25 +163,39 @@ def test_a_row_without_a_source_says_so_honestly(rows: list[Row]) -> None:
                 "no aws source found; stricter behaviour chosen" in gaps
                 or "gap" in gaps
                 or row.is_gap
-            ), f"line {row.line}: no source: say stricter behaviour was chosen, or that it is a gap"
+            ), (
+                f"line {row.line}: no source: say stricter behaviour was chosen, or that it is a gap"
+            )
 
 
 def test_every_sandbox_module_modelling_aws_is_named(rows: list[Row]) -> None:
     for module in AWS_MODULES:
-        assert (SANDBOX / module).exists() or (SANDBOX / f"{module}.py").exists(), module
-        assert any(f"`{module}`" in row.behaviour for row in rows), f"no row names `{module}`"
+        assert (SANDBOX / module).exists() or (SANDBOX / f"{module}.py").exists(), (
+            module
+        )
+        assert any(f"`{module}`" in row.behaviour for row in rows), (
+            f"no row names `{module}`"
+        )
 
 
 def test_every_known_difference_is_a_gap_row(rows: list[Row]) -> None:
     gap_rows = [row for row in rows if row.is_gap]
     for phrase in KNOWN_GAPS:
-        assert any(phrase in row.behaviour for row in gap_rows), f"no gap row for {phrase!r}"
+        assert any(phrase in row.behaviour for row in gap_rows), (
+            f"no gap row for {phrase!r}"
+        )
 
 
 @cache
 def _model(service: str, version: str) -> dict[str, Any]:
     botocore = pytest.importorskip("botocore")
-    path = Path(botocore.__file__).parent / "data" / service / version / "service-2.json.gz"
+    path = (
+        Path(botocore.__file__).parent
+        / "data"
+        / service
+        / version
+        / "service-2.json.gz"
+    )
     if not path.is_file():
         path = path.with_suffix("")  # an uncompressed model
     assert path.is_file(), f"no botocore model {service}/{version}"
@@ -198,10 +214,16 @@ def test_every_botocore_citation_names_a_real_shape(rows: list[Row]) -> None:
             where = f"line {row.line}: {found[0]}"
             if name in model["operations"]:
                 operation = model["operations"][name]
-                assert member is None, f"{where}: name a shape's member, not an operation's"
+                assert member is None, (
+                    f"{where}: name a shape's member, not an operation's"
+                )
                 errors = {error["shape"] for error in operation.get("errors", [])}
-                for error in filter(None, (e.strip() for e in (found["errors"] or "").split(","))):
-                    assert error in errors, f"{where}: {error} is not an error of {name}"
+                for error in filter(
+                    None, (e.strip() for e in (found["errors"] or "").split(","))
+                ):
+                    assert error in errors, (
+                        f"{where}: {error} is not an error of {name}"
+                    )
                 continue
             assert name in model["shapes"], f"{where}: no shape or operation {name}"
             if member is not None:
