@@ -286,8 +286,9 @@ variable "home_gid" {
 
 variable "stream_filter_enabled" {
   description = <<-EOT
-    Filter the registry stream before it reaches the stream function (new GEN# items and
-    pending COPY items only), so the function is not invoked for other changes.
+    Filter the registry stream before it reaches the stream function (new GEN# items,
+    pending COPY items and, with backups on, GEN# items just marked deleted), so the
+    function is not invoked for other changes.
   EOT
   type        = bool
   default     = true

@@ -479,13 +479,18 @@ run "stream_filter_passes_deleted_generations" {
 
   assert {
     condition = contains([for filter in one(aws_lambda_event_source_mapping.stream.filter_criteria).filter : jsondecode(filter.pattern)], {
-      eventName = ["MODIFY"]
       dynamodb = {
         Keys     = { sk = { S = [{ prefix = "GEN#" }] } }
+        OldImage = { sk = { S = [{ exists = true }] } }
         NewImage = { deleted_at = { S = [{ exists = true }] } }
       }
     })
-    error_message = "The third pattern passes MODIFYs of GEN# items whose new image has deleted_at."
+    error_message = "The third pattern passes changes (an old image exists) of GEN# items whose new image has deleted_at."
+  }
+
+  assert {
+    condition     = alltrue([for filter in one(aws_lambda_event_source_mapping.stream.filter_criteria).filter : keys(jsondecode(filter.pattern)) == ["dynamodb"]])
+    error_message = "Every stream filter pattern filters on the dynamodb key only, the form the Lambda guide documents for DynamoDB streams."
   }
 }
 

@@ -62,16 +62,21 @@ locals {
     }
   }
 
-  # Only the records the stream function acts on (docs/internals.md section 1).
+  # Only the records the stream function acts on (docs/internals.md section 1). For DynamoDB
+  # streams the Lambda guide documents filtering on the `dynamodb` key, so the kind of change
+  # is told by the images (an INSERT has no old image, a REMOVE no new one) and the function
+  # checks eventName again in code.
   stream_filters = concat(
     [
-      { eventName = ["INSERT"], dynamodb = { Keys = { sk = { S = [{ prefix = "GEN#" }] } } } },
-      { eventName = ["INSERT", "MODIFY"], dynamodb = { Keys = { sk = { S = ["COPY"] } }, NewImage = { status = { S = ["PENDING"] } } } },
+      # A new generation (INSERT).
+      { dynamodb = { Keys = { sk = { S = [{ prefix = "GEN#" }] } }, OldImage = { sk = { S = [{ exists = false }] } } } },
+      # A copy request written or changed to PENDING (INSERT or MODIFY).
+      { dynamodb = { Keys = { sk = { S = ["COPY"] } }, NewImage = { status = { S = ["PENDING"] } } } },
     ],
-    # A generation marked deleted: its last backup (the function skips a MODIFY whose old
-    # image was already deleted).
+    # A generation marked deleted (MODIFY): its last backup (the function skips a MODIFY
+    # whose old image was already deleted).
     local.backup_enabled ? [
-      { eventName = ["MODIFY"], dynamodb = { Keys = { sk = { S = [{ prefix = "GEN#" }] } }, NewImage = { deleted_at = { S = [{ exists = true }] } } } },
+      { dynamodb = { Keys = { sk = { S = [{ prefix = "GEN#" }] } }, OldImage = { sk = { S = [{ exists = true }] } }, NewImage = { deleted_at = { S = [{ exists = true }] } } } },
     ] : [],
   )
 }

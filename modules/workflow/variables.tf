@@ -180,7 +180,7 @@ variable "home_gid" {
 }
 
 variable "stream_filter_enabled" {
-  description = "Filter the stream to new GEN# items and pending COPY items before invoking the function."
+  description = "Filter the stream to new GEN# items, pending COPY items and (backups on) GEN# items just marked deleted before invoking the function."
   type        = bool
   default     = true
   nullable    = false
