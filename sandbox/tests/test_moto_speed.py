@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
 from moto.core.utils import method_names_from_class
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -15,17 +16,38 @@ from moto.sagemaker.responses import SageMakerResponse
 
 from studio_sandbox.server import moto_speed
 
-TABLE = "studio-recovery-registry"  # the registry_table fixture's
+TABLE = "studio-recovery-registry"
+REGION = "us-east-1"
 
 
 @pytest.fixture
-def ddb(registry_table: Any) -> Iterator[Any]:
-    """A DynamoDB client on the registry table (pk, sk), with the speed fixes installed."""
-    moto_speed.install()
-    try:
-        yield boto3.client("dynamodb", region_name="us-east-1")
-    finally:
-        moto_speed.uninstall()
+def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A DynamoDB client on a registry-shaped table (pk, sk strings) in in-process moto,
+    with the speed fixes installed."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        moto_speed.install()
+        try:
+            yield client
+        finally:
+            moto_speed.uninstall()
 
 
 def _error(call: Any, **kwargs: Any) -> str:
