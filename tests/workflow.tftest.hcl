@@ -202,6 +202,14 @@ run "iam_names_the_module_resources" {
   }
 
   assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.stream.statement : statement.resources if statement.sid == "ListRegistryStreams"]) == toset(["*"]) &&
+      [for statement in data.aws_iam_policy_document.stream.statement : statement.sid if contains(tolist(statement.actions), "dynamodb:ListStreams")] == ["ListRegistryStreams"]
+    )
+    error_message = "dynamodb:ListStreams supports only Resource \"*\" (IAM reference): it has its own statement on \"*\", and no grant on stream ARNs."
+  }
+
+  assert {
     condition     = !anytrue([for statement in data.aws_iam_policy_document.stream.statement : statement.sid == "IdempotencyRecords" || anytrue([for resource in statement.resources : endswith(resource, "-idempotency")])])
     error_message = "The stream function keeps no idempotency records: no grant on the idempotency table."
   }
@@ -229,7 +237,7 @@ run "iam_names_the_module_resources" {
   assert {
     condition = alltrue([
       for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.cleanup, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
-      alltrue([for statement in document.statement : !contains(tolist(statement.resources), "*") || contains(["XRayTraces", "CreateDataSyncLocationsAndTasks", "DescribeNetwork", "DeliverExecutionLogs", "ListTaskExecutions"], statement.sid)])
+      alltrue([for statement in document.statement : !contains(tolist(statement.resources), "*") || contains(["XRayTraces", "CreateDataSyncLocationsAndTasks", "DescribeNetwork", "DeliverExecutionLogs", "ListTaskExecutions", "ListRegistryStreams"], statement.sid)])
     ])
     error_message = "A wildcard resource is allowed only in the statements where AWS offers nothing narrower."
   }

@@ -16,8 +16,16 @@ locals {
 data "aws_iam_policy_document" "stream" {
   statement {
     sid       = "ReadRegistryStream"
-    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
     resources = [var.registry_stream_arn, "${var.registry_table_arn}/stream/*"]
+  }
+
+  statement {
+    sid = "ListRegistryStreams"
+    # ListStreams has no resource-level permissions (IAM service authorization reference,
+    # Amazon DynamoDB: no resource type): granted on stream ARNs it never matches.
+    actions   = ["dynamodb:ListStreams"]
+    resources = ["*"]
   }
 
   statement {
