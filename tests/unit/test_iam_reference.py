@@ -13,7 +13,9 @@ def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def _allow(sid: str, action: str | list[str], resource: str | list[str], **extra: Any):
+def _allow(
+    sid: str, action: str | list[str], resource: str | list[str], **extra: Any
+) -> dict[str, Any]:
     return {
         "Sid": sid,
         "Effect": "Allow",
