@@ -42,7 +42,9 @@ data "aws_iam_policy_document" "prepare" {
   # Only tagged as this module's, in this region. The IAM service authorization reference
   # (AWS DataSync) decides the resources: CreateLocationEfs and CreateLocationS3 have no
   # resource type (Resource "*"); CreateTask is scoped to the locations it joins, and
-  # TagResource (tagging on create) to the location or task it tags.
+  # TagResource (evaluated when a create call carries tags) to the location or task it
+  # tags, as in "Permissions for tagging DataSync resources during creation"
+  # (https://docs.aws.amazon.com/datasync/latest/userguide/supported-iam-actions-tagging.html).
   dynamic "statement" {
     for_each = {
       CreateDataSyncLocations = {
