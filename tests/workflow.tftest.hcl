@@ -202,6 +202,14 @@ run "iam_names_the_module_resources" {
   }
 
   assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.stream.statement : statement.resources if statement.sid == "ListRegistryStreams"]) == toset(["*"]) &&
+      [for statement in data.aws_iam_policy_document.stream.statement : statement.sid if contains(tolist(statement.actions), "dynamodb:ListStreams")] == ["ListRegistryStreams"]
+    )
+    error_message = "dynamodb:ListStreams supports only Resource \"*\" (IAM reference): it has its own statement on \"*\", and no grant on stream ARNs."
+  }
+
+  assert {
     condition     = !anytrue([for statement in data.aws_iam_policy_document.stream.statement : statement.sid == "IdempotencyRecords" || anytrue([for resource in statement.resources : endswith(resource, "-idempotency")])])
     error_message = "The stream function keeps no idempotency records: no grant on the idempotency table."
   }
@@ -229,7 +237,7 @@ run "iam_names_the_module_resources" {
   assert {
     condition = alltrue([
       for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.cleanup, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
-      alltrue([for statement in document.statement : !contains(tolist(statement.resources), "*") || contains(["XRayTraces", "CreateDataSyncLocationsAndTasks", "DescribeNetwork", "DeliverExecutionLogs", "ListTaskExecutions"], statement.sid)])
+      alltrue([for statement in document.statement : !contains(tolist(statement.resources), "*") || contains(["XRayTraces", "CreateDataSyncLocations", "DescribeNetwork", "DeliverExecutionLogs", "ListTaskExecutions", "ListRegistryStreams"], statement.sid)])
     ])
     error_message = "A wildcard resource is allowed only in the statements where AWS offers nothing narrower."
   }
@@ -345,4 +353,68 @@ run "max_concurrent_restores_is_bounded" {
   }
 
   expect_failures = [var.max_concurrent_restores]
+}
+
+run "prepare_scopes_datasync_creation_as_the_iam_reference_allows" {
+  command = plan
+
+  module {
+    source = "./modules/workflow"
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "CreateDataSyncTasks"]) == toset(["arn:aws:datasync:us-east-1:123456789012:location/*"]) &&
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "CreateDataSyncTasks"]) == toset(["datasync:CreateTask"])
+    )
+    error_message = "CreateTask is scoped to this account's and region's DataSync locations (the IAM reference's resource type), not \"*\"."
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "TagDataSyncLocationsAndTasks"]) == toset(["arn:aws:datasync:us-east-1:123456789012:location/*", "arn:aws:datasync:us-east-1:123456789012:task/*"]) &&
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "TagDataSyncLocationsAndTasks"]) == toset(["datasync:TagResource"])
+    )
+    error_message = "TagResource is scoped to DataSync locations and tasks of this account and region."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in data.aws_iam_policy_document.prepare.statement :
+      anytrue([for condition in statement.condition : condition.variable == "aws:RequestTag/managed-by" && toset(condition.values) == toset(["studio-recovery"])]) &&
+      anytrue([for condition in statement.condition : condition.variable == "aws:RequestedRegion" && toset(condition.values) == toset(["us-east-1"])])
+      if contains(["CreateDataSyncLocations", "CreateDataSyncTasks", "TagDataSyncLocationsAndTasks"], statement.sid)
+    ])
+    error_message = "Creating and tagging DataSync locations and tasks needs the module's request tag, in this region."
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "CreateDataSyncNetworkInterfaces"]) == toset([
+        "arn:aws:ec2:us-east-1:123456789012:network-interface/*",
+        "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0",
+        "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0123456789abcdef0",
+        "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0123456789abcdef1",
+      ]) &&
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "CreateDataSyncNetworkInterfaces"]) == toset(["ec2:CreateNetworkInterface"])
+    )
+    error_message = "DataSync creates each task's network interfaces with the caller's permission: prepare may create them in the module's DataSync subnets, with its security group, only."
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.resources if statement.sid == "LetDataSyncUseItsNetworkInterfaces"]) == toset(["arn:aws:ec2:us-east-1:123456789012:network-interface/*"]) &&
+      one([for statement in data.aws_iam_policy_document.prepare.statement : statement.actions if statement.sid == "LetDataSyncUseItsNetworkInterfaces"]) == toset(["ec2:CreateNetworkInterfacePermission"]) &&
+      anytrue([for condition in one([for statement in data.aws_iam_policy_document.prepare.statement : statement if statement.sid == "LetDataSyncUseItsNetworkInterfaces"]).condition : condition.test == "ArnEquals" && condition.variable == "ec2:Subnet" && toset(condition.values) == toset(["arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0123456789abcdef0", "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0123456789abcdef1"])])
+    )
+    error_message = "prepare may grant network interface permissions only on interfaces in the module's DataSync subnets."
+  }
+
+  assert {
+    condition = alltrue([
+      for document in [data.aws_iam_policy_document.stream, data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.cleanup, data.aws_iam_policy_document.finalize, data.aws_iam_policy_document.workflow] :
+      alltrue([for statement in document.statement : !anytrue([for action in statement.actions : startswith(action, "ec2:") && !startswith(action, "ec2:Describe")]) || contains(["CreateDataSyncNetworkInterfaces", "LetDataSyncUseItsNetworkInterfaces"], statement.sid)])
+    ])
+    error_message = "Only the two DataSync network interface statements of prepare may change EC2 resources."
+  }
 }

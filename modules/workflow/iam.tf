@@ -6,6 +6,9 @@ locals {
 
   datasync_arn_prefix = "arn:${local.partition}:datasync:${local.region}:${local.account_id}"
   efs_arn_prefix      = "arn:${local.partition}:elasticfilesystem:${local.region}:${local.account_id}"
+  ec2_arn_prefix      = "arn:${local.partition}:ec2:${local.region}:${local.account_id}"
+
+  datasync_subnet_arns = [for id in var.datasync_subnet_ids : "${local.ec2_arn_prefix}:subnet/${id}"]
 }
 
 ################################################################################
@@ -16,8 +19,16 @@ locals {
 data "aws_iam_policy_document" "stream" {
   statement {
     sid       = "ReadRegistryStream"
-    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
     resources = [var.registry_stream_arn, "${var.registry_table_arn}/stream/*"]
+  }
+
+  statement {
+    sid = "ListRegistryStreams"
+    # ListStreams has no resource-level permissions (IAM service authorization reference,
+    # Amazon DynamoDB: no resource type): granted on stream ARNs it never matches.
+    actions   = ["dynamodb:ListStreams"]
+    resources = ["*"]
   }
 
   statement {
@@ -28,21 +39,68 @@ data "aws_iam_policy_document" "stream" {
 }
 
 data "aws_iam_policy_document" "prepare" {
-  statement {
-    sid = "CreateDataSyncLocationsAndTasks"
-    # CreateLocationEfs, CreateLocationS3 and CreateTask create new ARNs and accept no resource restriction;
-    # tagging on create is authorized the same way.
-    actions   = concat(["datasync:CreateLocationEfs", "datasync:CreateTask", "datasync:TagResource"], local.backup_enabled ? ["datasync:CreateLocationS3"] : [])
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = [local.region]
+  # Only tagged as this module's, in this region. The IAM service authorization reference
+  # (AWS DataSync) decides the resources: CreateLocationEfs and CreateLocationS3 have no
+  # resource type (Resource "*"); CreateTask is scoped to the locations it joins, and
+  # TagResource (evaluated when a create call carries tags) to the location or task it
+  # tags, as in "Permissions for tagging DataSync resources during creation"
+  # (https://docs.aws.amazon.com/datasync/latest/userguide/supported-iam-actions-tagging.html).
+  dynamic "statement" {
+    for_each = {
+      CreateDataSyncLocations = {
+        actions   = concat(["datasync:CreateLocationEfs"], local.backup_enabled ? ["datasync:CreateLocationS3"] : [])
+        resources = ["*"]
+      }
+      CreateDataSyncTasks = {
+        actions   = ["datasync:CreateTask"]
+        resources = ["${local.datasync_arn_prefix}:location/*"]
+      }
+      TagDataSyncLocationsAndTasks = {
+        actions   = ["datasync:TagResource"]
+        resources = ["${local.datasync_arn_prefix}:location/*", "${local.datasync_arn_prefix}:task/*"]
+      }
     }
+    content {
+      sid       = statement.key
+      actions   = statement.value.actions
+      resources = statement.value.resources
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = [local.region]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/${local.managed_tag_key}"
+        values   = [local.managed_tag_value]
+      }
+    }
+  }
+
+  # DataSync creates network interfaces in the EFS location's subnet for every task it
+  # creates ("Network interfaces for AWS DataSync transfers",
+  # https://docs.aws.amazon.com/datasync/latest/userguide/required-network-interfaces.html),
+  # and AWS's own policies for the caller of CreateLocationEfs and CreateTask allow it:
+  # AWSDataSyncFullAccess
+  # (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSDataSyncFullAccess.html)
+  # and AWS's Studio recovery sample (aws-samples/sagemaker-studio-efs-recovery-serverless,
+  # Infrastructure/Templates/stepfunction.yaml) grant ec2:CreateNetworkInterface and
+  # ec2:CreateNetworkInterfacePermission. Scoped as the IAM reference (Amazon EC2) allows:
+  # only in this module's DataSync subnets, with its security group.
+  statement {
+    sid       = "CreateDataSyncNetworkInterfaces"
+    actions   = ["ec2:CreateNetworkInterface"]
+    resources = concat(["${local.ec2_arn_prefix}:network-interface/*", aws_security_group.datasync.arn], local.datasync_subnet_arns)
+  }
+
+  statement {
+    sid       = "LetDataSyncUseItsNetworkInterfaces"
+    actions   = ["ec2:CreateNetworkInterfacePermission"]
+    resources = ["${local.ec2_arn_prefix}:network-interface/*"]
     condition {
-      test     = "StringEquals"
-      variable = "aws:RequestTag/${local.managed_tag_key}"
-      values   = [local.managed_tag_value]
+      test     = "ArnEquals"
+      variable = "ec2:Subnet"
+      values   = local.datasync_subnet_arns
     }
   }
 
