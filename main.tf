@@ -22,6 +22,15 @@ locals {
     layer_arns       = local.powertools_layer_arn == "" ? [] : [local.powertools_layer_arn]
     log_level        = var.log_level
   }
+
+  # The transfer wait checks a running transfer ceil(transfer_timeout_seconds /
+  # poll_interval_seconds) times, 11 history events each; with at most 1,500 checks an
+  # execution writes at most 18,101 of Step Functions' 25,000 history events (the
+  # arithmetic, and what the other 6,899 are kept for: docs/internals.md section 4).
+  max_transfer_checks  = 1500
+  transfer_checks      = ceil(var.transfer_timeout_seconds / var.poll_interval_seconds)
+  min_poll_interval    = ceil(var.transfer_timeout_seconds / local.max_transfer_checks)
+  max_transfer_timeout = var.poll_interval_seconds * local.max_transfer_checks
 }
 
 ################################################################################
@@ -38,6 +47,10 @@ resource "terraform_data" "input_checks" {
     precondition {
       condition     = var.poll_interval_seconds < var.transfer_timeout_seconds
       error_message = "poll_interval_seconds (${var.poll_interval_seconds}) must be smaller than transfer_timeout_seconds (${var.transfer_timeout_seconds}): lower the interval or raise the timeout."
+    }
+    precondition {
+      condition     = local.transfer_checks <= local.max_transfer_checks
+      error_message = "With transfer_timeout_seconds = ${var.transfer_timeout_seconds}, poll_interval_seconds must be at least ${local.min_poll_interval} (it is ${var.poll_interval_seconds}: ${local.transfer_checks} checks of a running transfer, more than the ${local.max_transfer_checks} that keep an execution under Step Functions' 25,000-event history limit), or lower transfer_timeout_seconds to at most ${local.max_transfer_timeout}. See docs/internals.md section 4."
     }
     precondition {
       condition     = var.kms_key_arn == null || try(split(":", var.kms_key_arn)[3] == local.region && split(":", var.kms_key_arn)[4] == local.account_id, false)

@@ -71,18 +71,21 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 ################################################################################
-# Executions that end without reaching Finalize (stopped by hand, timed out):
-# the finalize function cleans up after them.
+# Executions that end without reaching Finalize (stopped by hand, timed out, or failed
+# on their own: a Step Functions limit, an unhandled error): the finalize function cleans
+# up after them. A FAILED execution whose Finalize ran (the RestoreFailed and
+# FinalizeFailed states) reaches it too; a restore already recorded keeps its result and
+# only leftovers are deleted, so nothing is recorded or notified twice.
 ################################################################################
 
 resource "aws_cloudwatch_event_rule" "execution_ended" {
   name        = "${var.name_prefix}-restore-ended"
-  description = "Restore executions aborted or timed out: the finalize function deletes what they left"
+  description = "Restore executions aborted, timed out or failed: the finalize function deletes what they left"
   event_pattern = jsonencode({
     source      = ["aws.states"]
     detail-type = ["Step Functions Execution Status Change"]
     detail = {
-      status          = ["ABORTED", "TIMED_OUT"]
+      status          = ["ABORTED", "FAILED", "TIMED_OUT"]
       stateMachineArn = [local.state_machine_arn]
     }
   })

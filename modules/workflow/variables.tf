@@ -152,7 +152,7 @@ variable "home_wait_timeout_seconds" {
 }
 
 variable "poll_interval_seconds" {
-  description = "Seconds between checks of a running transfer."
+  description = "Seconds between checks of a running transfer; at most 1,500 checks fit a transfer_timeout_seconds (the root module enforces it: Step Functions' 25,000-event history)."
   type        = number
   default     = 60
   nullable    = false

@@ -617,6 +617,151 @@ def test_timed_out_execution_without_readable_input_is_found_by_its_arn(
     assert world.datasync.tasks == {}
 
 
+def status_change(
+    world: World,
+    request: RestoreRequest,
+    status: str,
+    error: str | None = None,
+    cause: str | None = None,
+) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event the execution-ended rule sends."""
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": world.execution_arn(request),
+            "stateMachineArn": world.state_machine,
+            "status": status,
+            "input": json.dumps(request.execution_input()),
+            "error": error,
+            "cause": cause,
+        },
+    }
+
+
+def test_execution_failed_on_its_own_is_cleaned_up_recorded_and_notified_once(
+    world: World,
+) -> None:
+    # given a prepared restore whose execution fails outside the workflow's own Catch
+    # paths (here: the history limit, while the transfer still runs)
+    request = world.started_restore()
+    transfer = run_prepare(prepare_event(world, request))
+    world.datasync.executions[f"{transfer['task_arn']}/execution/exec-1"] = (
+        "TRANSFERRING"
+    )
+    assert world.slot_count() == 1
+    cause = "The execution reached the maximum number of history events (25000)."
+    event = status_change(world, request, "FAILED", "States.Runtime", cause)
+    # when the status change reaches finalize
+    result = run_finalize(event)
+    # then the transfer is cancelled; task, locations, access point and slot are given back
+    reason = f"the execution failed on its own: States.Runtime: {cause}"
+    assert result == {
+        "status": "FAILED",
+        "reason": reason,
+        "follow_up_restore_id": None,
+    }
+    assert "CancelTaskExecution" in world.datasync.calls
+    assert world.datasync.tasks == {}
+    assert world.datasync.locations == {}
+    assert access_points(world.network.efs_new) == []
+    assert world.slot_count() == 0
+    # and the result is recorded on the restore and the profile row
+    item = world.restore_item(request)
+    assert (item["status"], item["reason"]) == ("FAILED", reason)
+    assert item["location_arns"] == []
+    profile = world.profile_row(ALICE)
+    assert (profile["replication_status"], profile["restore_id"]) == (
+        "FAILED",
+        request.restore_id,
+    )
+    # and the event delivered again (EventBridge retries) changes nothing
+    assert run_finalize(event)["status"] == "IGNORED"
+    [note] = published(world.topic["queue_url"])
+    assert "restore FAILED for user alice in domain demo" in note["subject"]
+    assert "failed on its own: States.Runtime" in note["message"]
+
+
+def test_execution_failed_without_error_or_cause_still_says_it_failed_on_its_own(
+    world: World,
+) -> None:
+    request = world.started_restore()
+    run_prepare(prepare_event(world, request))
+    result = run_finalize(status_change(world, request, "FAILED"))
+    assert (result["status"], result["reason"]) == (
+        "FAILED",
+        "the execution failed on its own: Step Functions gave no error or cause",
+    )
+    assert world.datasync.tasks == {}
+    assert len(published(world.topic["queue_url"])) == 1
+
+
+def test_failed_restore_ended_by_the_fail_state_is_not_recorded_or_notified_twice(
+    world: World,
+) -> None:
+    # given a restore whose DataSync transfer failed: the workflow's Finalize recorded it
+    # FAILED and notified, then the RestoreFailed Fail state ended the execution FAILED
+    request = world.started_restore()
+    transfer = run_prepare(prepare_event(world, request))
+    describe = {
+        "Status": "ERROR",
+        "Result": {"ErrorCode": "PermissionDenied", "ErrorDetail": "cannot read"},
+    }
+    finalized = run_finalize(finalize_event(world, request, transfer, describe))
+    assert finalized["status"] == "FAILED"
+    recorded = world.restore_item(request)
+    # and something was left behind meanwhile (an access point the first pass missed)
+    efs = boto3.client("efs", region_name=REGION)
+    leftover = efs.create_access_point(
+        FileSystemId=world.network.efs_new, Tags=[{"Key": "Name", "Value": "left"}]
+    )["AccessPointId"]
+    world.restores.add_resource(
+        request.target.key, request.restore_id, access_point_id=leftover
+    )
+    # when the execution's FAILED status change reaches finalize
+    event = status_change(
+        world, request, "FAILED", "RestoreFailed", finalized["reason"]
+    )
+    result = run_finalize(event)
+    # then only the leftover is deleted: the result stays, one notification in all
+    assert result["status"] == "IGNORED"
+    assert access_points(world.network.efs_new) == []
+    after = world.restore_item(request)
+    assert (after["status"], after["reason"], after["ended_at"]) == (
+        recorded["status"],
+        recorded["reason"],
+        recorded["ended_at"],
+    )
+    assert world.profile_row(ALICE)["replication_status"] == "FAILED"
+    assert world.slot_count() == 0
+    [note] = published(world.topic["queue_url"])
+    assert "PermissionDenied: cannot read" in note["message"]
+
+
+def test_finalize_that_failed_is_completed_by_the_failed_status_change(
+    world: World,
+) -> None:
+    # given a restore whose Finalize step failed after its retries: nothing recorded, the
+    # workflow gave the slot back and ended FAILED (FinalizeFailed)
+    request = world.started_restore()
+    run_prepare(prepare_event(world, request))
+    world.restores.release_slot(world.execution_arn(request))
+    cause = "the finalize step failed after its retries: ..."
+    # when the FAILED status change reaches finalize
+    result = run_finalize(
+        status_change(world, request, "FAILED", "FinalizeFailed", cause)
+    )
+    # then the cleanup is done now, recorded and notified once
+    assert result["status"] == "FAILED"
+    assert result["reason"].startswith(
+        "the execution failed on its own: FinalizeFailed"
+    )
+    assert world.datasync.tasks == {}
+    assert access_points(world.network.efs_new) == []
+    assert world.restore_item(request)["status"] == "FAILED"
+    assert len(published(world.topic["queue_url"])) == 1
+
+
 def test_status_changes_other_than_stopped_are_ignored(world: World) -> None:
     request = world.started_restore()
     event = {

@@ -30,6 +30,7 @@ from studio_recovery.logic.transfer import (
     prepare,
     validate_transfer,
 )
+from studio_recovery.logic.transfer.finalize import MAX_CAUSE_CHARS
 from studio_recovery.models.aws import (
     AccessPoint,
     Manifest,
@@ -996,3 +997,83 @@ def test_finalize_stopped_cleans_up_both_directions(
     assert subject.startswith(
         f"studio-recovery: {'backup' if backup else 'restore'} FAILED"
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "cause", "reason"),
+    [
+        (
+            "States.Runtime",
+            "history limit",
+            "the execution failed on its own: States.Runtime: history limit",
+        ),
+        (None, "only a cause", "the execution failed on its own: only a cause"),
+        (
+            None,
+            None,
+            "the execution failed on its own: Step Functions gave no error or cause",
+        ),
+    ],
+)
+def test_finalize_stopped_of_a_failed_execution_records_step_functions_own_words(
+    world: World, error: str | None, cause: str | None, reason: str
+) -> None:
+    # given a prepared backup whose execution failed outside the workflow's Catch paths
+    request = backup_request()
+    prepare(request, SETTINGS, world.services())
+    item = world.item(request.restore_id)
+    # when its FAILED status change is finalized
+    outcome = finalize_stopped(
+        EXECUTION, "FAILED", item, world.services(), error=error, cause=cause
+    )
+    # then it is cleaned up like a stopped one, with the cause, and notified once
+    assert outcome is not None
+    assert (outcome.status, outcome.reason) == ("FAILED", reason)
+    assert world.datasync.cancelled == [item.task_arn]
+    assert_cleaned_up(world, request.restore_id)
+    assert world.item(request.restore_id).status == "FAILED"
+    [(_, message)] = world.notifier.published
+    assert reason in message
+
+
+def test_finalize_stopped_of_a_failed_execution_keeps_a_long_cause_bounded(
+    world: World,
+) -> None:
+    request = backup_request()
+    prepare(request, SETTINGS, world.services())
+    item = world.item(request.restore_id)
+    outcome = finalize_stopped(
+        EXECUTION, "FAILED", item, world.services(), error="E", cause="x" * 40_000
+    )
+    assert outcome is not None
+    prefix = "the execution failed on its own: "
+    assert outcome.reason.startswith(prefix + "E: xxx")
+    assert outcome.reason.endswith("...")
+    assert len(outcome.reason) == len(prefix) + MAX_CAUSE_CHARS
+
+
+@pytest.mark.parametrize("status", ["FAILED", "ABORTED", "TIMED_OUT"])
+def test_finalize_stopped_of_an_already_finished_transfer_deletes_leftovers_only(
+    world: World, status: str
+) -> None:
+    # given a backup its own Finalize recorded FAILED and notified, that still names a task
+    request = backup_request()
+    state = finalize_state(request, world, execution=described("ERROR", 0, 0))
+    first = finalize(state, world.services())
+    assert first.status == "FAILED"
+    world.restores.add_resource(
+        request.target.key, request.restore_id, task_arn="arn:left-task"
+    )
+    world.datasync.tasks["arn:left-task"] = {}
+    recorded = world.item(request.restore_id)
+    # when the execution's status change arrives
+    outcome = finalize_stopped(
+        EXECUTION, status, recorded, world.services(), error="RestoreFailed"
+    )
+    # then only the leftover is deleted: same result, nothing recorded or sent again
+    assert outcome is None
+    assert world.datasync.tasks == {}
+    after = world.item(request.restore_id)
+    assert (after.status, after.reason) == (recorded.status, recorded.reason)
+    assert world.restores.finished == [first]
+    assert len(world.notifier.published) == 1

@@ -2,8 +2,10 @@
 backups and restores from a backup alike; see `studio_recovery.logic.transfer`).
 
 `finalize_handler` is also the target of the EventBridge rule on "Step Functions Execution
-Status Change" (ABORTED, TIMED_OUT): it then finds the restore by its execution and cleans
-up what the stopped execution left behind.
+Status Change" (ABORTED, TIMED_OUT, FAILED): it then finds the restore by its execution and
+cleans up what the ended execution left behind. An execution whose Finalize already
+recorded the result (it then ends FAILED through a Fail state) only has its leftovers
+deleted: it is not recorded or notified twice.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from pydantic import BaseModel, ValidationError
 
 from studio_recovery.config import PrepareSettings, load_settings
 from studio_recovery.logic.ports import RestoreStore
-from studio_recovery.logic.transfer import finalize, finalize_stopped, prepare
+from studio_recovery.logic.transfer import (
+    STOPPED_STATUS_ERRORS,
+    finalize,
+    finalize_stopped,
+    prepare,
+)
 from studio_recovery.models.errors import MalformedEventError
 from studio_recovery.models.registry import ProfileKey
 from studio_recovery.models.restore import (
@@ -32,7 +39,8 @@ from studio_recovery.services import build_finalize_services, build_prepare_serv
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
-STOPPED_STATUSES = frozenset({"ABORTED", "TIMED_OUT"})
+STOPPED_STATUSES = frozenset(STOPPED_STATUS_ERRORS)
+"""ABORTED, TIMED_OUT and FAILED: the statuses the execution-ended rule matches."""
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -78,10 +86,22 @@ def _on_stopped_execution(event: dict[str, Any]) -> dict[str, Any]:
         return {"status": "IGNORED", "reason": f"execution status {status or 'unknown'}"}
     services = build_finalize_services()
     item = _restore_of(detail, services.restores)
-    outcome = finalize_stopped(execution_arn, status, item, services)
+    outcome = finalize_stopped(
+        execution_arn,
+        status,
+        item,
+        services,
+        error=_text(detail.get("error")),
+        cause=_text(detail.get("cause")),
+    )
     if outcome is None:
         return {"status": "IGNORED", "reason": "no unfinished restore for this execution"}
     return outcome.workflow_output()
+
+
+def _text(value: Any) -> str | None:
+    """A status-change field as text: Step Functions sends a string or null."""
+    return None if value is None else str(value)
 
 
 def _restore_of(detail: dict[str, Any], restores: RestoreStore) -> RestoreItem | None:

@@ -17,6 +17,7 @@ point, locations and task), `cleanup` (delete them, keep what is left on the ite
 from studio_recovery.logic.transfer.cleanup import Resources, delete_resources
 from studio_recovery.logic.transfer.finalize import (
     STOPPED_ERRORS,
+    STOPPED_STATUS_ERRORS,
     decide_outcome,
     finalize,
     finalize_stopped,
@@ -28,6 +29,7 @@ from studio_recovery.logic.transfer.safety import BackupConfig, backup_config, v
 __all__ = [
     "STALE_SLOT_AGE",
     "STOPPED_ERRORS",
+    "STOPPED_STATUS_ERRORS",
     "BackupConfig",
     "Resources",
     "backup_config",

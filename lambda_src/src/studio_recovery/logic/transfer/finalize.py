@@ -3,8 +3,9 @@
 Delete the task, locations and access points (already gone is fine), give the slot back,
 record the result on the item (and, for restores, on the profile row), notify on failure,
 and when a restore's source directory turned out empty, mark it so and restore from the
-next earlier generation. `finalize_stopped` does the same for an execution stopped by
-hand or timed out (the EventBridge status-change rule).
+next earlier generation. `finalize_stopped` does the same for an execution that ended
+without reaching Finalize: stopped by hand, timed out, or failed on its own (a Step Functions
+limit, an unhandled error; the EventBridge status-change rule).
 """
 
 from __future__ import annotations
@@ -31,7 +32,20 @@ if TYPE_CHECKING:
     from studio_recovery.logic.ports import Notifications
     from studio_recovery.services import TransferServices
 
-STOPPED_ERRORS = {"ExecutionAborted": "stopped by hand", "ExecutionTimedOut": "timed out"}
+STOPPED_ERRORS = {
+    "ExecutionAborted": "stopped by hand",
+    "ExecutionTimedOut": "timed out",
+    "ExecutionFailed": "the execution failed on its own",
+}
+"""Error names `finalize_stopped` gives an execution that ended without reaching Finalize."""
+STOPPED_STATUS_ERRORS = {
+    "ABORTED": "ExecutionAborted",
+    "TIMED_OUT": "ExecutionTimedOut",
+    "FAILED": "ExecutionFailed",
+}
+"""The execution status of a status-change event -> the error name recorded for it."""
+MAX_CAUSE_CHARS = 1000
+"""Longest part of Step Functions' own error and cause kept in a reason (cause: 32 KB)."""
 
 
 def decide_outcome(state: FinalizeInput) -> RestoreOutcome:
@@ -85,6 +99,8 @@ def _source_name(source: Endpoint | None) -> str:
 
 
 def _error_reason(error: WorkflowError) -> str:
+    if error.error == "ExecutionFailed" and error.cause:
+        return f"{STOPPED_ERRORS[error.error]}: {error.cause}"
     if error.error in STOPPED_ERRORS:
         return STOPPED_ERRORS[error.error]
     message = error.cause or ""
@@ -157,25 +173,34 @@ def _follow_up(
 
 
 def finalize_stopped(
-    execution_arn: str, status: str, item: RestoreItem | None, services: TransferServices
+    execution_arn: str,
+    status: str,
+    item: RestoreItem | None,
+    services: TransferServices,
+    error: str | None = None,
+    cause: str | None = None,
 ) -> RestoreOutcome | None:
-    """An execution was stopped by hand (ABORTED) or timed out: clean up and record it.
+    """An execution ended without reaching Finalize: clean up and record it.
 
-    A restore that already has a final status keeps it (only leftovers are deleted).
-    None when no restore is known for the execution.
+    `status` is the execution's: ABORTED (stopped by hand), TIMED_OUT, or FAILED on its own
+    (`error` and `cause` are then Step Functions' own, when the event carries them). A
+    restore that already has a final status keeps it and only leftovers are deleted: that is
+    also every execution whose Finalize ran and recorded the result before a Fail state
+    ended it FAILED, so such a restore is neither recorded nor notified a second time.
+    None when no restore is known for the execution, or when it already had a final status.
     """
     if item is None:
         logger.warning("No restore for a stopped execution", extra={"execution_arn": execution_arn})
         services.restores.release_slot(execution_arn)
         return None
-    error_name = "ExecutionTimedOut" if status == "TIMED_OUT" else "ExecutionAborted"
+    error_name = STOPPED_STATUS_ERRORS[status]
     state = FinalizeInput(
         restore_id=item.restore_id,
         trigger=item.trigger,
         target=item.target,
         source=item.source,
         execution_arn=execution_arn,
-        error=WorkflowError(Error=error_name, Cause=STOPPED_ERRORS[error_name]),
+        error=WorkflowError(Error=error_name, Cause=_stopped_cause(error_name, error, cause)),
     )
     if item.is_terminal:
         resources = resources_of(state, item)
@@ -183,6 +208,18 @@ def finalize_stopped(
         services.restores.release_slot(execution_arn)
         return None
     return finalize(state, services)
+
+
+def _stopped_cause(error_name: str, error: str | None, cause: str | None) -> str:
+    """The cause recorded for a stopped execution; for FAILED, Step Functions' own words."""
+    if error_name != "ExecutionFailed":
+        return STOPPED_ERRORS[error_name]
+    said = ": ".join(part.strip() for part in (error, cause) if part and part.strip())
+    if not said:
+        return "Step Functions gave no error or cause"
+    if len(said) > MAX_CAUSE_CHARS:
+        said = said[: MAX_CAUSE_CHARS - 3] + "..."
+    return said
 
 
 def needs_notification(outcome: RestoreOutcome) -> bool:
