@@ -326,8 +326,8 @@ run "abort_rule_targets_finalize" {
   }
 
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.execution_ended.event_pattern).detail.status == ["ABORTED", "TIMED_OUT"]
-    error_message = "Aborted and timed-out executions must reach the finalize function."
+    condition     = jsondecode(aws_cloudwatch_event_rule.execution_ended.event_pattern).detail.status == ["ABORTED", "FAILED", "TIMED_OUT"]
+    error_message = "Aborted, failed and timed-out executions must reach the finalize function."
   }
 
   assert {
