@@ -72,6 +72,18 @@ def test_times_out_when_never_available() -> None:
     assert efs.calls == 6  # at 0, 2, 4, 6, 8 and 10 seconds
 
 
+def test_waits_the_whole_timeout_when_it_is_not_a_multiple_of_the_poll() -> None:
+    # given a home that never appears and a 5-second timeout polled every 2 seconds
+    efs, clock = FakeEfs("creating"), FakeClock()
+    # when the wait gives up
+    with pytest.raises(HomeDirectoryTimeout):
+        _wait(efs, clock, timeout=5)
+    # then it waited the whole 5 seconds and looked once more at the deadline
+    assert clock.sleeps == [2, 2, 1]
+    assert clock.now == 5
+    assert efs.calls == 4  # at 0, 2, 4 and 5 seconds
+
+
 @pytest.mark.parametrize("state", ["error", "deleting", "gone"])
 def test_gives_up_at_once_on_a_dead_access_point(state: str) -> None:
     efs, clock = FakeEfs(state), FakeClock()

@@ -113,12 +113,15 @@ class EfsGateway:
             state = self._access_point_state(access_point_id)
             if state == "available":
                 return
-            if state in {"error", "deleting", "deleted"} or clock() + poll_seconds > deadline:
+            remaining = deadline - clock()
+            if state in {"error", "deleting", "deleted"} or remaining <= 0:
                 raise HomeDirectoryTimeout(
                     f"the new home directory did not appear: access point {access_point_id} "
                     f"was {state} after waiting up to {timeout_seconds:g} seconds"
                 )
-            sleep(poll_seconds)
+            # The last sleep is cut to the deadline, so the wait lasts the whole timeout and
+            # ends with one more look (it used to stop a poll early: 4 s of a 5 s timeout).
+            sleep(min(poll_seconds, remaining))
 
     def _access_point_state(self, access_point_id: str) -> str:
         reply = call_with_backoff(
