@@ -39,8 +39,6 @@ KNOWN_GAPS = (
     "no identity policy is evaluated",
     "FilesListed",
     "naming a directory",
-    "25,000",
-    "JSONPath",
     "HomeEfsFileSystemCreation",
     "Pending",
     "default to 10",

@@ -11,6 +11,8 @@ to the sandbox endpoint. This module corrects what differs from AWS:
 - aws-sdk task results carry timestamps as ISO 8601 strings (boto3's datetimes would
   make the execution's state unserialisable);
 - StopExecution makes the execution ABORTED at once;
+- a definite JSONPath (`$.Apps[0].Status`) gives one value, not a list (`sfn_paths`);
+- an execution fails when its history reaches 25,000 events (`sfn_history`);
 - every status change (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED) is published to
   EventBridge as `Step Functions Execution Status Change`, so rules on `aws.states` fire.
 """
@@ -41,6 +43,7 @@ from moto.stepfunctions.parser.models import (
     stepfunctions_parser_backends,
 )
 
+from studio_sandbox import sfn_history, sfn_paths
 from studio_sandbox.eventbridge import bus
 
 LOG = logging.getLogger(__name__)
@@ -226,6 +229,8 @@ def install() -> None:
 
 
 def _install() -> None:
+    sfn_paths.install()
+    sfn_history.install()
     comm = parser_execution.BaseExecutionWorkerCommunication
     _originals.update(
         start_execution=StepFunctionsParserBackend.start_execution,
@@ -250,6 +255,8 @@ def uninstall() -> None:
     """Give moto back its own behaviour."""
     if not _originals:
         return
+    sfn_paths.uninstall()
+    sfn_history.uninstall()
     StepFunctionsParserBackend.start_execution = _originals["start_execution"]  # type: ignore[method-assign]
     del StateMachine.__deepcopy__  # type: ignore[attr-defined]
     parser_execution.Execution.start = _originals["start"]  # type: ignore[method-assign]
