@@ -16,6 +16,7 @@ locals {
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.state_machine_name}"
 
   definition = templatefile("${path.module}/templates/restore.asl.json", {
+    partition                 = local.partition
     prepare_function_arn      = module.function["prepare"].function_arn
     finalize_function_arn     = module.function["finalize"].function_arn
     registry_table_name       = var.registry_table_name

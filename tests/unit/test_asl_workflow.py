@@ -24,6 +24,7 @@ TEMPLATE = (
     / "restore.asl.json"
 )
 VARIABLES: dict[str, str] = {
+    "partition": "aws",
     "prepare_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:sr-prepare",
     "finalize_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:sr-finalize",
     "registry_table_name": "sr-registry",
@@ -281,3 +282,18 @@ def test_prepare_waits_for_a_slot_and_retries_transient_errors(
     assert payload["slot_wait_timeout_seconds"] == int(
         VARIABLES["slot_wait_timeout_seconds"]
     )
+
+
+def test_every_service_integration_arn_is_in_the_deployed_partition() -> None:
+    # given the template rendered for the China partition
+    rendered: dict[str, Any] = json.loads(
+        render(TEMPLATE.read_text(), {**VARIABLES, "partition": "aws-cn"})
+    )
+
+    # then every Task resource is an integration ARN of that partition
+    resources = [
+        state["Resource"] for state in rendered["States"].values() if state["Type"] == "Task"
+    ]
+    assert resources
+    for resource in resources:
+        assert resource.startswith("arn:aws-cn:states:::"), resource

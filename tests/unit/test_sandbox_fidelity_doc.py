@@ -43,7 +43,6 @@ KNOWN_GAPS = (
     "Pending",
     "default to 10",
     "ingestion-time",
-    "arn:aws:states:::",
 )
 
 _TEST_REF = re.compile(r"^(?P<path>[\w./-]+\.py)::(?P<name>\w+)$")
