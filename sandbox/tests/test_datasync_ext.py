@@ -788,7 +788,9 @@ def test_restore_over_http_into_a_recreated_profile(http_sandbox: Any) -> None:
         SubnetIds=[subnet_id],
         VpcId=vpc,
     )["DomainId"]
-    fs_id = sm.describe_domain(DomainId=domain_id)["HomeEfsFileSystemId"]
+    while (described := sm.describe_domain(DomainId=domain_id))["Status"] == "Pending":
+        time.sleep(0.05)
+    fs_id = described["HomeEfsFileSystemId"]
     app = {"AppType": "JupyterServer", "AppName": "default"}
     sm.create_user_profile(DomainId=domain_id, UserProfileName="user1")
     sm.create_app(DomainId=domain_id, UserProfileName="user1", **app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from moto import mock_aws
 from studio_sandbox import efs, posix
 from studio_sandbox.datasync import responses as datasync_responses
 from studio_sandbox.eventbridge import cloudtrail
+from studio_sandbox.sagemaker import models as sagemaker_models
 from studio_sandbox.sagemaker import responses as sagemaker_responses
 from studio_sandbox.server import state
 
@@ -86,6 +88,8 @@ def studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Studio]:
         events.append((name, request, response))
 
     monkeypatch.setattr(cloudtrail, "emit_api_call", collect)
+    # domains are InService at once here; the Pending tests set a time
+    monkeypatch.setattr(sagemaker_models.timing, "pending_seconds", 0.0)
     try:
         with mock_aws():
             ec2 = SESSION.client("ec2")
@@ -146,6 +150,86 @@ def test_create_domain_gives_a_real_efs_with_mount_targets(studio: Studio) -> No
     assert group["VpcId"] == studio.vpc_id
     assert group["GroupName"] == f"security-group-for-inbound-nfs-{reply['DomainId']}"
     assert any(p.get("FromPort") == 2049 for p in group["IpPermissions"])
+
+
+def test_new_domain_is_pending_for_a_while_without_a_home_efs_id(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a domain that stays Pending for 0.3 s
+    monkeypatch.setattr(sagemaker_models.timing, "pending_seconds", 0.3)
+    domain_id = studio.sm.create_domain(
+        DomainName="slow",
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": ROLE},
+        SubnetIds=studio.subnet_ids,
+        VpcId=studio.vpc_id,
+    )["DomainId"]
+
+    # then it is Pending at first, with no volume yet, in DescribeDomain and ListDomains
+    pending = studio.sm.describe_domain(DomainId=domain_id)
+    assert pending["Status"] == "Pending"
+    assert "HomeEfsFileSystemId" not in pending
+    assert [d["Status"] for d in studio.sm.list_domains()["Domains"]] == ["Pending"]
+
+    # and InService with its volume afterwards
+    time.sleep(0.35)
+    ready = studio.sm.describe_domain(DomainId=domain_id)
+    assert ready["Status"] == "InService"
+    assert ready["HomeEfsFileSystemId"].startswith("fs-")
+    assert [d["Status"] for d in studio.sm.list_domains()["Domains"]] == ["InService"]
+
+
+def test_pending_time_defaults_to_a_short_nonzero_delay() -> None:
+    assert 0 < sagemaker_models.DomainTiming().pending_seconds <= 1
+
+
+def test_domain_without_home_efs_has_no_volume_and_no_home_directories(studio: Studio) -> None:
+    # given
+    file_systems_before = studio.efs.describe_file_systems()["FileSystems"]
+
+    # when
+    domain_id = studio.sm.create_domain(
+        DomainName="no-efs",
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": ROLE},
+        SubnetIds=studio.subnet_ids,
+        VpcId=studio.vpc_id,
+        HomeEfsFileSystemCreation="Disabled",
+    )["DomainId"]
+    studio.sm.create_user_profile(DomainId=domain_id, UserProfileName="user1")
+    studio.open_app(domain_id, user="user1")
+
+    # then
+    described = studio.sm.describe_domain(DomainId=domain_id)
+    assert described["Status"] == "InService"
+    assert "HomeEfsFileSystemId" not in described
+    assert described["HomeEfsFileSystemCreation"] == "Disabled"
+    assert studio.efs.describe_file_systems()["FileSystems"] == file_systems_before
+    request, _ = studio.event("CreateDomain")
+    assert request["homeEfsFileSystemCreation"] == "Disabled"
+    studio.sm.delete_app(
+        DomainId=domain_id, UserProfileName="user1", AppType="JupyterServer", AppName="default"
+    )
+    studio.sm.delete_user_profile(DomainId=domain_id, UserProfileName="user1")
+    studio.sm.delete_domain(DomainId=domain_id, RetentionPolicy={"HomeEfsFileSystem": "Delete"})
+
+
+def test_home_efs_creation_must_be_enabled_or_disabled(studio: Studio) -> None:
+    with pytest.raises(ClientError) as caught:
+        studio.sm.create_domain(
+            DomainName="bad",
+            AuthMode="IAM",
+            DefaultUserSettings={"ExecutionRole": ROLE},
+            SubnetIds=studio.subnet_ids,
+            VpcId=studio.vpc_id,
+            HomeEfsFileSystemCreation="Maybe",
+        )
+    assert _error(caught)[0] == "ValidationException"
+
+
+def test_enabled_domain_reports_its_home_efs_creation(studio: Studio) -> None:
+    domain_id, _ = studio.domain()
+    assert studio.sm.describe_domain(DomainId=domain_id)["HomeEfsFileSystemCreation"] == "Enabled"
 
 
 def test_recreated_domain_gets_a_new_id_and_a_new_volume(studio: Studio) -> None:
@@ -378,6 +462,33 @@ def test_lists_filter_by_domain_and_name(studio: Studio) -> None:
     rest = studio.sm.list_user_profiles(MaxResults=2, NextToken=paged["NextToken"])
     assert len(paged["UserProfiles"]) + len(rest["UserProfiles"]) == 3
     assert "NextToken" not in rest
+
+
+@pytest.mark.parametrize(
+    ("operation", "key"),
+    [
+        ("list_user_profiles", "UserProfiles"),
+        ("list_spaces", "Spaces"),
+        ("list_apps", "Apps"),
+        ("list_domains", "Domains"),
+    ],
+)
+def test_lists_default_to_pages_of_10(studio: Studio, operation: str, key: str) -> None:
+    # given 12 of each: domains, then profiles, spaces and apps in the first domain
+    domains = [studio.domain(f"d{i}")[0] for i in range(12)]
+    for i in range(12):
+        studio.sm.create_user_profile(DomainId=domains[0], UserProfileName=f"user{i}")
+        studio.sm.create_space(DomainId=domains[0], SpaceName=f"space{i}")
+        studio.open_app(domains[0], user=f"user{i}")
+
+    # when listing without MaxResults
+    first = getattr(studio.sm, operation)()
+    second = getattr(studio.sm, operation)(NextToken=first["NextToken"])
+
+    # then
+    assert len(first[key]) == 10
+    assert len(second[key]) == 2
+    assert "NextToken" not in second
 
 
 # ---- apps

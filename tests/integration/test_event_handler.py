@@ -298,3 +298,32 @@ def test_stubbed_gateway_records_uid_and_sso_user(
     profile = repo.get_profile(USER1)
     assert profile is not None
     assert (profile.uid, profile.sso_user_value) == ("200011", "alice@example.com")
+
+
+def test_profile_of_a_domain_without_home_efs_is_skipped_and_counted(
+    sagemaker: FakeSageMaker,
+    registry_table: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given a domain created with HomeEfsFileSystemCreation Disabled
+    stubber = _stubbed_gateway(monkeypatch)
+    stubber.add_response(
+        "describe_domain",
+        {
+            "DomainName": "demo",
+            "Status": "InService",
+            "HomeEfsFileSystemCreation": "Disabled",
+        },
+        {"DomainId": "d-abc"},
+    )
+
+    # when
+    with stubber:
+        outcome = _invoke(_create_user())
+
+    # then it is skipped with its reason, not raised (so not dead-lettered), and counted
+    assert outcome["action"] == "skipped_no_home_efs"
+    assert "no home EFS volume" in outcome["reason"]
+    assert _items(registry_table) == []
+    assert "EventsSkippedNoHomeEfs" in capsys.readouterr().out

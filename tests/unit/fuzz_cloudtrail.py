@@ -297,6 +297,7 @@ class Expected:
     domain_id: str | None = None
     domain_name: str | None = None
     retention: str | None = None
+    efs_id: str | None = None
 
     @property
     def writes(self) -> bool:
@@ -337,10 +338,12 @@ def _expect_created(scenario: Scenario) -> Expected:
     if not scenario.domain_id or not name:
         return Expected(error=MalformedEventError)
     domain = SAGEMAKER_DOMAINS.get(scenario.domain_id)
-    if domain is None or domain[1] is None:
+    if domain is None:
         return Expected(error=UnresolvableProfileError)
     if not _valid_name(domain[0]) or not _valid_name(name):
         return Expected(error=MalformedEventError)
+    if domain[1] is None:  # no home EFS volume: skipped, never dead-lettered
+        return Expected(action="skipped_no_home_efs")
     world = scenario.world
     if not world.profile_exists or not is_valid_uid(world.profile_uid):
         return Expected(error=UnresolvableProfileError)
@@ -390,12 +393,15 @@ def _expect_domain_created(scenario: Scenario) -> Expected:
     if not domain_id:
         return Expected(error=MalformedEventError)
     domain = SAGEMAKER_DOMAINS.get(domain_id)
-    if domain is None or domain[1] is None:
+    if domain is None:
         return Expected(error=UnresolvableProfileError)
     if not _valid_name(domain[0]):
         return Expected(error=MalformedEventError)
-    return Expected(
-        action="domain_recorded", domain_id=domain_id, domain_name=domain[0]
+    return Expected(  # a domain without home EFS is recorded as such
+        action="domain_recorded",
+        domain_id=domain_id,
+        domain_name=domain[0],
+        efs_id=domain[1],
     )
 
 

@@ -69,17 +69,29 @@ class FakeSageMaker:
         self.profiles: dict[tuple[str, Kind, str], ProfileDescription] = {}
         self.vanish_on_describe: set[tuple[str, Kind, str]] = set()
         self.calls: list[str] = []
+        self.pending_describes: dict[str, int] = {}
 
     def add_domain(
-        self, domain_id: str, name: str, efs_id: str | None = "fs-0123"
+        self,
+        domain_id: str,
+        name: str,
+        efs_id: str | None = "fs-0123",
+        *,
+        status: str = "InService",
+        home_efs_creation: str | None = None,
+        pending_describes: int = 0,
     ) -> None:
+        """`pending_describes`: how many DescribeDomain calls answer Pending without the
+        volume before the domain is InService with `efs_id`."""
         self.domains[domain_id] = DomainDescription(
             domain_id=domain_id,
             domain_name=name,
             efs_id=efs_id,
-            status="InService",
+            status=status,
             created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            home_efs_creation=home_efs_creation,
         )
+        self.pending_describes[domain_id] = pending_describes
 
     def add_profile(
         self,
@@ -105,6 +117,11 @@ class FakeSageMaker:
         self.calls.append(f"DescribeDomain {domain_id}")
         if domain_id not in self.domains:
             raise ResourceGoneError(f"domain {domain_id}")
+        if self.pending_describes.get(domain_id, 0) > 0:
+            self.pending_describes[domain_id] -= 1
+            return self.domains[domain_id].model_copy(
+                update={"status": "Pending", "efs_id": None}
+            )
         return self.domains[domain_id]
 
     def describe_profile(

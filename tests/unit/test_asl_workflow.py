@@ -292,7 +292,9 @@ def test_every_service_integration_arn_is_in_the_deployed_partition() -> None:
 
     # then every Task resource is an integration ARN of that partition
     resources = [
-        state["Resource"] for state in rendered["States"].values() if state["Type"] == "Task"
+        state["Resource"]
+        for state in rendered["States"].values()
+        if state["Type"] == "Task"
     ]
     assert resources
     for resource in resources:

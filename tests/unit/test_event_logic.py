@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from studio_recovery.logic import events
 from studio_recovery.logic.events import handle_event
 from studio_recovery.models.cloudtrail import CloudTrailDetail, SageMakerCloudTrailEvent
 from studio_recovery.models.errors import (
+    DomainPendingError,
     MalformedEventError,
     UnresolvableProfileError,
     UnsupportedEventError,
@@ -108,16 +110,102 @@ def test_profile_gone_before_describe_writes_nothing(sagemaker: FakeSageMaker) -
     assert registry.writes == []
 
 
-def test_domain_without_home_volume_writes_nothing(sagemaker: FakeSageMaker) -> None:
-    sagemaker.add_domain("d-new", "fresh", efs_id=None)
+def test_profile_of_a_domain_without_home_efs_is_skipped_with_a_reason(
+    sagemaker: FakeSageMaker,
+) -> None:
+    # given a domain created with HomeEfsFileSystemCreation Disabled
+    sagemaker.add_domain("d-new", "fresh", efs_id=None, home_efs_creation="Disabled")
     sagemaker.add_profile("d-new", "user", "user1", "200001")
     registry = FakeRegistry()
     detail = _detail(
         "CreateUserProfile",
         request_parameters={"domainId": "d-new", "userProfileName": "user1"},
     )
-    with pytest.raises(UnresolvableProfileError, match="home EFS volume"):
-        handle_event(detail, registry, sagemaker)
+
+    # when
+    outcome = handle_event(detail, registry, sagemaker)
+
+    # then nothing is written, and the outcome says why (no error: no dead letter)
+    assert outcome.action == "skipped_no_home_efs"
+    assert "no home EFS volume" in outcome.reason
+    assert not outcome.recorded
+    assert registry.writes == []
+
+
+def test_in_service_domain_without_a_volume_is_skipped_too(
+    sagemaker: FakeSageMaker,
+) -> None:
+    sagemaker.add_domain("d-new", "fresh", efs_id=None)
+    sagemaker.add_profile("d-new", "space", "team", "200001")
+    detail = _detail(
+        "CreateSpace", request_parameters={"domainId": "d-new", "spaceName": "team"}
+    )
+
+    outcome = handle_event(detail, FakeRegistry(), sagemaker)
+
+    assert outcome.action == "skipped_no_home_efs"
+
+
+def test_create_domain_without_home_efs_records_it_without_a_volume(
+    sagemaker: FakeSageMaker,
+) -> None:
+    sagemaker.add_domain("d-new", "fresh", efs_id=None, home_efs_creation="Disabled")
+    registry = FakeRegistry()
+    detail = _detail(
+        "CreateDomain",
+        request_parameters={
+            "domainName": "fresh",
+            "homeEfsFileSystemCreation": "Disabled",
+        },
+        response_elements={"domainArn": "arn:aws:sagemaker:us-east-1:1:domain/d-new"},
+    )
+
+    outcome = handle_event(detail, registry, sagemaker)
+
+    assert outcome.action == "domain_recorded"
+    assert "no home EFS volume" in outcome.reason
+    assert registry.domains["d-new"].efs_id is None
+
+
+def test_pending_domain_is_described_again_until_it_has_its_volume(
+    sagemaker: FakeSageMaker,
+) -> None:
+    # given a domain that answers Pending (no volume) three times
+    sagemaker.add_domain("d-new", "fresh", efs_id="fs-9", pending_describes=3)
+    registry = FakeRegistry()
+    slept: list[float] = []
+    detail = _detail(
+        "CreateDomain",
+        request_parameters={"domainName": "fresh"},
+        response_elements={"domainArn": "arn:aws:sagemaker:us-east-1:1:domain/d-new"},
+    )
+
+    # when
+    outcome = handle_event(detail, registry, sagemaker, sleep=slept.append)
+
+    # then it waited (growing pauses) and recorded the volume
+    assert outcome.action == "domain_recorded"
+    assert registry.domains["d-new"].efs_id == "fs-9"
+    assert slept == [0.5, 1.0, 2.0]
+
+
+def test_domain_pending_too_long_raises_after_a_bounded_wait(
+    sagemaker: FakeSageMaker,
+) -> None:
+    sagemaker.add_domain("d-new", "fresh", efs_id="fs-9", pending_describes=1000)
+    sagemaker.add_profile("d-new", "user", "user1", "200001")
+    registry = FakeRegistry()
+    slept: list[float] = []
+    detail = _detail(
+        "CreateUserProfile",
+        request_parameters={"domainId": "d-new", "userProfileName": "user1"},
+    )
+
+    with pytest.raises(DomainPendingError, match="still Pending"):
+        handle_event(detail, registry, sagemaker, sleep=slept.append)
+
+    assert sum(slept) == pytest.approx(events.PENDING_WAIT_SECONDS)
+    assert max(slept) <= events.PENDING_MAX_POLL_SECONDS
     assert registry.writes == []
 
 

@@ -118,7 +118,10 @@ def _check_written(
     elif expected.action == "domain_recorded":
         assert expected.domain_id is not None
         domain = registry.domains[expected.domain_id]
-        assert (domain.domain_name, domain.efs_id) == (expected.domain_name, EFS_ID)
+        assert (domain.domain_name, domain.efs_id) == (
+            expected.domain_name,
+            expected.efs_id,
+        )
         assert (domain.created_at, domain.event_id) == (
             scenario.time,
             scenario.event_id,

@@ -39,9 +39,6 @@ KNOWN_GAPS = (
     "no identity policy is evaluated",
     "FilesListed",
     "naming a directory",
-    "HomeEfsFileSystemCreation",
-    "Pending",
-    "default to 10",
     "ingestion-time",
 )
 

@@ -109,6 +109,32 @@ def test_unusable_profiles_and_domains_are_skipped_with_reasons() -> None:
     }
 
 
+def test_domain_without_home_efs_is_recorded_as_such_and_its_profiles_skipped() -> None:
+    sagemaker = FakeSageMaker()
+    sagemaker.add_domain("d-off", "off", efs_id=None, home_efs_creation="Disabled")
+    sagemaker.add_profile("d-off", "user", "alice", "200001")
+    registry = FakeSeedRegistry()
+
+    report = _seed(sagemaker, registry)
+
+    assert [(d.domain_id, d.efs_id) for d in registry.domains] == [("d-off", None)]
+    assert registry.homes == []
+    assert report["skipped_reasons"] == {"no home EFS volume": 1}
+
+
+def test_pending_domain_without_its_volume_is_skipped_for_a_later_run() -> None:
+    sagemaker = FakeSageMaker()
+    sagemaker.add_domain("d-new", "fresh", pending_describes=1)
+    registry = FakeSeedRegistry()
+
+    report = _seed(sagemaker, registry)
+
+    assert registry.domains == []
+    assert report["skipped_reasons"] == {
+        "status Pending, home EFS volume not known yet": 1
+    }
+
+
 def test_describe_calls_run_in_parallel_up_to_the_limit() -> None:
     sagemaker = FakeSageMaker()
     sagemaker.add_domain("d-1", "demo")

@@ -51,6 +51,7 @@ class SageMakerGateway:
             efs_id=reply.get("HomeEfsFileSystemId"),
             status=reply.get("Status"),
             created_at=reply.get("CreationTime"),
+            home_efs_creation=reply.get("HomeEfsFileSystemCreation"),
         )
 
     def describe_profile(self, domain_id: str, kind: Kind, name: str) -> ProfileDescription:

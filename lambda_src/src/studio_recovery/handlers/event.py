@@ -69,6 +69,10 @@ def _record(event: SageMakerCloudTrailEvent) -> dict[str, Any]:
     outcome = handle_event(event.detail, _registry(), _sagemaker())
     if outcome.recorded:
         metrics.add_metric(name="EventsRecorded", unit=MetricUnit.Count, value=1)
+    if outcome.action == "skipped_no_home_efs":
+        metrics.add_metric(name="EventsSkippedNoHomeEfs", unit=MetricUnit.Count, value=1)
+        logger.warning("Event skipped", extra=outcome.as_dict())
+        return outcome.as_dict()
     logger.info("Event applied", extra=outcome.as_dict())
     return outcome.as_dict()
 

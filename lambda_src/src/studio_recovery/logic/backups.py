@@ -56,7 +56,9 @@ def volume_gone(domain: Domain | None) -> bool:
 
 def gone_volumes(domains: Iterable[Domain | None]) -> frozenset[str]:
     """The EFS ids of the domains whose volume is gone."""
-    return frozenset(d.efs_id for d in domains if d is not None and volume_gone(d))
+    return frozenset(
+        d.efs_id for d in domains if d is not None and d.efs_id is not None and volume_gone(d)
+    )
 
 
 def backup_request(

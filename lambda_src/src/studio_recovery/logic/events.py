@@ -8,6 +8,7 @@ root of the volume).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from studio_recovery.logic.ports import EventRegistry, SageMakerReader
 from studio_recovery.models.cloudtrail import CloudTrailDetail, RequestParameters
 from studio_recovery.models.errors import (
+    DomainPendingError,
     MalformedEventError,
     ResourceGoneError,
     UnresolvableProfileError,
@@ -29,7 +31,7 @@ from studio_recovery.models.registry import (
     Retention,
     is_valid_uid,
 )
-from studio_recovery.models.sagemaker import DomainDescription
+from studio_recovery.models.sagemaker import DomainDescription, ProfileDescription
 from studio_recovery.observability import append_context_keys, logger
 
 Action = Literal[
@@ -39,7 +41,16 @@ Action = Literal[
     "domain_recorded",
     "domain_deleted",
     "ignored",
+    "skipped_no_home_efs",
 ]
+
+PENDING_WAIT_SECONDS = 40.0
+"""How long one invocation waits for a Pending domain's home EFS (the function has 60 s);
+then DomainPendingError, and the asynchronous invocation's retries try again."""
+PENDING_FIRST_POLL_SECONDS = 0.5
+PENDING_MAX_POLL_SECONDS = 8.0
+
+NO_HOME_EFS = "the domain has no home EFS volume (HomeEfsFileSystemCreation Disabled)"
 
 
 @dataclass(frozen=True)
@@ -73,13 +84,22 @@ class EventOutcome:
 
 
 def handle_event(
-    detail: CloudTrailDetail, registry: EventRegistry, sagemaker: SageMakerReader
+    detail: CloudTrailDetail,
+    registry: EventRegistry,
+    sagemaker: SageMakerReader,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> EventOutcome:
     """Apply one CloudTrail event to the registry.
 
+    A domain still Pending is described again (`sleep` between tries) for up to
+    PENDING_WAIT_SECONDS. Events of profiles and spaces of a domain without a home EFS
+    volume are skipped (`skipped_no_home_efs`): there is no home directory to restore.
+
     Raises UnsupportedEventError (unknown event name), MalformedEventError (a field we
     need is missing or invalid), UnresolvableProfileError (home directory unreadable),
-    TransientAwsError (AWS throttling/5xx): in every case nothing was written.
+    DomainPendingError (the domain stayed Pending), TransientAwsError (AWS throttling/5xx):
+    in every case nothing was written.
     """
     handler = _HANDLERS.get(detail.event_name)
     if handler is None:
@@ -90,8 +110,9 @@ def handle_event(
         logger.info("The API call failed; nothing to record", extra={"error": detail.error_code})
         return EventOutcome(detail.event_name, detail.event_id, "ignored", "the API call failed")
     params = detail.request_parameters or RequestParameters()
+    reader = _PatientReader(sagemaker, sleep)
     try:
-        return handler(detail, params, registry, sagemaker)
+        return handler(detail, params, registry, reader)
     except ValidationError as exc:
         raise MalformedEventError(f"{detail.event_name} {detail.event_id}: {exc}") from None
 
@@ -150,6 +171,18 @@ def _created(
     domain = _describe_domain_for(detail, domain_id, f"{kind} {name}", sagemaker)
     key = ProfileKey(domain_name=domain.domain_name, kind=kind, name=name)
     append_context_keys(domain=key.domain_name)
+    if domain.efs_id is None:
+        logger.info("Profile event of a domain without a home EFS volume: skipped")
+        return EventOutcome(
+            detail.event_name,
+            detail.event_id,
+            "skipped_no_home_efs",
+            NO_HOME_EFS,
+            domain_id=domain_id,
+            domain_name=key.domain_name,
+            kind=kind,
+            name=name,
+        )
     try:
         profile = sagemaker.describe_profile(domain_id, kind, name)
     except ResourceGoneError as exc:
@@ -159,7 +192,6 @@ def _created(
             f"{key}: HomeEfsFileSystemUid is {profile.uid!r}, not a uid; nothing recorded"
         )
     assert profile.uid is not None  # for the type checker: is_valid_uid checked it
-    assert domain.efs_id is not None  # _describe_domain_for checked it
     generation = registry.record_generation(
         key,
         domain_id=domain_id,
@@ -229,7 +261,6 @@ def _created_domain(
     arn = detail.response_elements.domain_arn if detail.response_elements else None
     domain_id = _required(detail, "responseElements.domainArn", _arn_id(arn) or params.domain_id)
     described = _describe_domain_for(detail, domain_id, "the domain", sm)
-    assert described.efs_id is not None  # _describe_domain_for checked it
     domain = Domain(
         domain_id=domain_id,
         domain_name=described.domain_name,
@@ -239,11 +270,12 @@ def _created_domain(
     )
     append_context_keys(domain=domain.domain_name)
     written = registry.put_domain(domain)
+    reason = NO_HOME_EFS if described.efs_id is None else ""
     return EventOutcome(
         detail.event_name,
         detail.event_id,
         "domain_recorded" if written else "ignored",
-        "" if written else "domain already deleted",
+        reason if written else "domain already deleted",
         domain_id=domain_id,
         domain_name=domain.domain_name,
     )
@@ -298,18 +330,51 @@ def _arn_id(arn: str | None) -> str | None:
 def _describe_domain_for(
     detail: CloudTrailDetail, domain_id: str, what: str, sagemaker: SageMakerReader
 ) -> DomainDescription:
-    """DescribeDomain, requiring the name and the home EFS id."""
+    """DescribeDomain, requiring the name, and the home EFS id unless the domain has none
+    (then `efs_id` is None). A Pending domain is waited for (`_PatientReader`)."""
     try:
         domain = sagemaker.describe_domain(domain_id)
     except ResourceGoneError as exc:
         raise UnresolvableProfileError(
             f"{detail.event_name} for {what}: domain {domain_id} no longer exists"
         ) from exc
-    if not domain.domain_name or not domain.efs_id:
+    if not domain.domain_name:
         raise UnresolvableProfileError(
-            f"{detail.event_name} for {what}: domain {domain_id} has no name or home EFS volume"
+            f"{detail.event_name} for {what}: domain {domain_id} has no name"
+        )
+    if not domain.efs_id and not domain.without_home_efs:
+        raise DomainPendingError(
+            f"{detail.event_name} for {what}: domain {domain_id} is still {domain.status} "
+            f"after {PENDING_WAIT_SECONDS:.0f} s, its home EFS volume not known yet"
         )
     return domain
+
+
+class _PatientReader:
+    """A SageMakerReader whose DescribeDomain waits, within bounds, while a domain is
+    Pending without its home EFS volume."""
+
+    def __init__(self, sagemaker: SageMakerReader, sleep: Callable[[float], None]) -> None:
+        self._sagemaker = sagemaker
+        self._sleep = sleep
+
+    def describe_domain(self, domain_id: str) -> DomainDescription:
+        waited, pause = 0.0, PENDING_FIRST_POLL_SECONDS
+        while True:
+            domain = self._sagemaker.describe_domain(domain_id)
+            if domain.efs_id or domain.without_home_efs or waited >= PENDING_WAIT_SECONDS:
+                return domain
+            logger.info(
+                "Domain still Pending; describing it again",
+                extra={"domain_id": domain_id, "waited_seconds": waited},
+            )
+            pause = min(pause, PENDING_WAIT_SECONDS - waited)
+            self._sleep(pause)
+            waited += pause
+            pause = min(pause * 2, PENDING_MAX_POLL_SECONDS)
+
+    def describe_profile(self, domain_id: str, kind: Kind, name: str) -> ProfileDescription:
+        return self._sagemaker.describe_profile(domain_id, kind, name)
 
 
 def _domain_name(

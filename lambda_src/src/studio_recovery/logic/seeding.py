@@ -151,14 +151,14 @@ def _record_domain(
     except UnresolvableProfileError as exc:
         report.skip(what, str(exc))
         return None
-    if not described.efs_id:
-        report.skip(what, "no home EFS volume")
+    if not described.efs_id and not described.without_home_efs:
+        report.skip(what, f"status {described.status}, home EFS volume not known yet")
         return None
     try:
         domain = Domain(
             domain_id=described.domain_id,
             domain_name=described.domain_name,
-            efs_id=described.efs_id,
+            efs_id=described.efs_id or None,
             created_at=described.created_at or summary.created_at or now,
             event_id=run_id,
         )
@@ -166,6 +166,9 @@ def _record_domain(
         report.skip(what, f"invalid domain name {described.domain_name!r}")
         return None
     writer.put_domain(domain)
+    if domain.efs_id is None:  # recorded as such; its profiles have nothing to restore
+        report.skip(what, "no home EFS volume")
+        return None
     return domain
 
 

@@ -27,6 +27,13 @@ class UnresolvableProfileError(StudioRecoveryError):
     """
 
 
+class DomainPendingError(StudioRecoveryError):
+    """A domain still Pending after a bounded wait, its home EFS volume not known yet.
+
+    Raised so the event is retried (asynchronous invocation), then dead-lettered.
+    """
+
+
 class TransientAwsError(StudioRecoveryError):
     """Throttling or a 5xx from AWS that outlived our own retries; the caller retries."""
 

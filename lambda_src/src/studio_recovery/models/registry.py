@@ -127,7 +127,9 @@ class Domain(_Item):
 
     domain_id: str = Field(min_length=1)
     domain_name: Name
-    efs_id: str = Field(min_length=1)
+    efs_id: str | None = Field(default=None, min_length=1)
+    """The home EFS volume; None for a domain created with HomeEfsFileSystemCreation
+    Disabled (nothing of it can be restored)."""
     created_at: UtcDateTime
     deleted_at: UtcDateTime | None = None
     retention: Retention | None = None

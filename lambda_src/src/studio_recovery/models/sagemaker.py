@@ -25,6 +25,20 @@ class DomainDescription(_Described):
     efs_id: str | None = None
     status: str | None = None
     created_at: datetime | None = None
+    home_efs_creation: str | None = None
+    """HomeEfsFileSystemCreation: `Enabled` (the default), or `Disabled` (no home EFS)."""
+
+    @property
+    def pending(self) -> bool:
+        """Still being created: its home EFS volume may not be known yet."""
+        return self.status == "Pending"
+
+    @property
+    def without_home_efs(self) -> bool:
+        """A domain that has no home EFS volume and will not get one by waiting."""
+        if self.efs_id:
+            return False
+        return self.home_efs_creation == "Disabled" or not self.pending
 
 
 class ProfileDescription(_Described):

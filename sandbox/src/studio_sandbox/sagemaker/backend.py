@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from moto.core.utils import utcnow
@@ -25,11 +26,13 @@ from studio_sandbox.sagemaker.models import (
     ACTIVE_APP_STATUSES,
     APP_TYPES,
     FIRST_UID,
+    HOME_EFS_CREATION_VALUES,
     HOME_GID,
     HOME_MODE,
     RETENTION_VALUES,
     StudioApp,
     StudioHome,
+    timing,
     validate_name,
 )
 
@@ -68,13 +71,25 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
                 message=f"Resource Already Exists: Domain with name {name} already exists. "
                 "Choose a different name."
             )
+        creation = kwargs.pop("home_efs_file_system_creation", None) or "Enabled"
+        if creation not in HOME_EFS_CREATION_VALUES:
+            raise ValidationError(
+                message=f"1 validation error detected: Value '{creation}' at "
+                "'homeEfsFileSystemCreation' failed to satisfy constraint: Member must "
+                f"satisfy enum value set: [{', '.join(HOME_EFS_CREATION_VALUES)}]"
+            )
         super().create_domain(**kwargs)
-        domain = self.domains.pop(f"d-{name}")
+        domain: Any = self.domains.pop(f"d-{name}")  # moto's Domain, with sandbox fields
         domain.id = f"d-{mock_random.get_random_string(length=12, lower_case=True)}"
         domain.arn = arn_formatter("domain", domain.id, self.account_id, self.region_name)
         domain.url = f"https://{domain.id}.studio.{self.region_name}.sagemaker.aws"
         domain.tags = list(domain.tags or [])
-        domain.home_efs_file_system_id = self._create_home_volume(domain)
+        domain.home_efs_file_system_creation = creation
+        domain.home_efs_file_system_id = (
+            self._create_home_volume(domain) if creation == "Enabled" else None
+        )
+        domain.status = "Pending"
+        domain.sandbox_in_service_at = time.monotonic() + timing.pending_seconds
         self.domains[domain.id] = domain
         self.next_uid[domain.id] = FIRST_UID
         return {"DomainArn": domain.arn, "DomainId": domain.id, "Url": domain.url}
@@ -144,11 +159,25 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
         domain = self.domains.get(domain_id)
         if domain is None:
             raise ResourceNotFound(message=f"Cannot find Domain with id {domain_id}.")
+        _settle(domain)
         return domain
 
     def describe_domain(self, domain_id: str) -> dict[str, Any]:
-        description: dict[str, Any] = self._domain(domain_id).describe()
+        """DescribeDomain: no HomeEfsFileSystemId while Pending, nor when creation was
+        Disabled; HomeEfsFileSystemCreation as given."""
+        domain = self._domain(domain_id)
+        description: dict[str, Any] = domain.describe()
+        description["HomeEfsFileSystemCreation"] = domain.home_efs_file_system_creation
+        if domain.status == "Pending" or domain.home_efs_file_system_id is None:
+            description.pop("HomeEfsFileSystemId", None)
         return description
+
+    def list_studio_domains(self) -> list[dict[str, Any]]:
+        """ListDomains rows, oldest first."""
+        for domain in self.domains.values():
+            _settle(domain)
+        rows = [d.summary() for d in self.domains.values()]
+        return sorted(rows, key=lambda row: str(row.get("CreationTime", "")))
 
     def delete_domain(self, domain_id: str, retention_policy: dict[str, str] | None) -> None:
         with self.lock:
@@ -172,7 +201,7 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
                 message=f"Domain {domain_id} cannot be deleted: it still has {users} user "
                 f"profile(s) and {spaces} space(s). Delete them first."
             )
-        if retention == "Delete":
+        if retention == "Delete" and domain.home_efs_file_system_id:
             self._delete_home_volume(domain.home_efs_file_system_id)
         del self.domains[domain_id]
 
@@ -354,6 +383,8 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
         if owner.home_created:
             return
         domain = self._domain(owner.domain_id)
+        if domain.home_efs_file_system_id is None:  # HomeEfsFileSystemCreation Disabled
+            return
         root = efs.file_system_path(domain.home_efs_file_system_id)
         if not root.is_dir():
             LOG.warning("domain %s has no EFS directory; no home for %s", domain.id, owner.name)
@@ -427,3 +458,10 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
             domain.tags = list(domain.tags or [])
             return domain
         return super()._get_resource_from_arn(arn)
+
+
+def _settle(domain: Any) -> None:
+    """A Pending domain becomes InService once its Pending time is over."""
+    ready_at = getattr(domain, "sandbox_in_service_at", None)
+    if domain.status == "Pending" and ready_at is not None and time.monotonic() >= ready_at:
+        domain.status = "InService"

@@ -37,6 +37,22 @@ APP_TYPES = (
     "Canvas",
 )
 ACTIVE_APP_STATUSES = ("Pending", "InService", "Deleting")
+LIST_DEFAULT_PAGE = 10
+"""MaxResults of ListDomains, ListUserProfiles, ListSpaces, ListApps when not given."""
+HOME_EFS_CREATION_VALUES = ("Enabled", "Disabled")
+
+
+@dataclass
+class DomainTiming:
+    """How long a new domain stays Pending (seconds; tests and the harness may change it).
+
+    AWS keeps a domain Pending for minutes after CreateDomain; the sandbox keeps it a short
+    while, long enough that an event handled at once sees it Pending."""
+
+    pending_seconds: float = 0.3
+
+
+timing = DomainTiming()
 
 
 def validate_name(value: Any, member: str) -> str:

@@ -17,6 +17,7 @@ from studio_sandbox import efs
 from studio_sandbox.eventbridge import cloudtrail
 from studio_sandbox.moto_ext import ServiceExtension
 from studio_sandbox.sagemaker.backend import SandboxSageMakerBackend
+from studio_sandbox.sagemaker.models import LIST_DEFAULT_PAGE
 
 LOG = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def _paged(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], str | N
         start = int(params.get("NextToken") or 0)
     except ValueError:
         raise ValidationError(message="Invalid pagination token.") from None
-    size = int(params.get("MaxResults") or 100)
+    size = int(params.get("MaxResults") or LIST_DEFAULT_PAGE)
     token = str(start + size) if start + size < len(items) else None
     return items[start : start + size], token
 
@@ -93,6 +94,7 @@ def create_domain(self: Any) -> ActionResult:
         kms_key_id=p.get("KmsKeyId"),
         app_security_group_management=p.get("AppSecurityGroupManagement"),
         default_space_settings=p.get("DefaultSpaceSettings"),
+        home_efs_file_system_creation=p.get("HomeEfsFileSystemCreation"),
     )
     # CloudTrail records CreateDomain's response as domainArn and url.
     _emit(self, "CreateDomain", {"DomainArn": reply["DomainArn"], "Url": reply["Url"]})
@@ -101,6 +103,10 @@ def create_domain(self: Any) -> ActionResult:
 
 def describe_domain(self: Any) -> ActionResult:
     return ActionResult(_backend(self).describe_domain(_params(self).get("DomainId", "")))
+
+
+def list_domains(self: Any) -> ActionResult:
+    return _listing("Domains", _backend(self).list_studio_domains(), _params(self))
 
 
 def delete_domain(self: Any) -> EmptyResult:
@@ -230,6 +236,7 @@ def list_apps(self: Any) -> ActionResult:
 _HANDLERS = (
     create_domain,
     describe_domain,
+    list_domains,
     delete_domain,
     create_user_profile,
     describe_user_profile,

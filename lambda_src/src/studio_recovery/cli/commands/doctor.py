@@ -178,6 +178,8 @@ def check_efs_access(context: Context) -> Iterable[Check]:
     subnets = datasync_subnets(context)
     volumes: dict[str, bool] = {}  # efs id -> some domain using it is live
     for domain in context.registry().list_domains():
+        if domain.efs_id is None:  # created without a home EFS: nothing to check
+            continue
         if domain.deleted_at is not None and domain.retention == "Delete":
             continue
         volumes[domain.efs_id] = volumes.get(domain.efs_id, False) or domain.deleted_at is None

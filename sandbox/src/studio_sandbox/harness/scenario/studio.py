@@ -50,7 +50,18 @@ class Studio:
             VpcId=self.vpc_id,
             AppNetworkAccessType="VpcOnly",
         )
-        return str(reply["DomainId"])
+        return self.wait_in_service(str(reply["DomainId"]))
+
+    def wait_in_service(self, domain_id: str, timeout: float = 30.0) -> str:
+        """Wait until a new domain leaves Pending, as an admin does before using it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.sagemaker.describe_domain(DomainId=domain_id)["Status"]
+            if status == "InService":
+                return domain_id
+            if time.monotonic() > deadline:
+                raise ScenarioError(f"domain {domain_id} still {status} after {timeout} s")
+            time.sleep(0.05)
 
     def delete_domain(self, domain_id: str, *, retain: bool) -> None:
         policy = "Retain" if retain else "Delete"
@@ -123,7 +134,7 @@ def create_sso_domain(studio: Studio, name: str) -> str:
         VpcId=studio.vpc_id,
         AppNetworkAccessType="VpcOnly",
     )
-    return str(reply["DomainId"])
+    return studio.wait_in_service(str(reply["DomainId"]))
 
 
 def create_sso_user(studio: Studio, domain_id: str, name: str, sso_user: str) -> None:
