@@ -116,6 +116,33 @@ def test_cloudtrail_api_call_event_reaches_the_rule(aws: SandboxClients, sandbox
     assert len(detail["eventID"]) == 36  # type: ignore[index,arg-type]
 
 
+def test_events_the_sandbox_publishes_reach_an_sqs_target(aws: SandboxClients) -> None:
+    # given a rule whose target moto delivers itself (a queue)
+    url, queue_arn = aws.queue("trail-queue")
+    aws.client("events").put_rule(
+        Name="to-queue",
+        EventPattern=json.dumps(
+            {"source": ["aws.sagemaker"], "detail": {"eventName": ["CreateSpace"]}}
+        ),
+    )
+    aws.client("events").put_targets(Rule="to-queue", Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    # when the sandbox publishes a CloudTrail-shaped event on its own
+    cloudtrail.emit_api_call(
+        "CreateSpace",
+        {"domainId": "d-1", "spaceName": "team"},
+        None,
+        region=state.REGION,
+        account_id=state.ACCOUNT_ID,
+    )
+
+    # then the queue receives it
+    (message,) = aws.drain(url, expected=1)
+    body = json.loads(message["Body"])
+    assert body["detail"]["eventName"] == "CreateSpace"
+    assert body["source"] == "aws.sagemaker"
+
+
 def test_disabled_rule_does_not_fire(aws: SandboxClients, sandbox: Sandbox) -> None:
     out = str(sandbox.data_dir / "disabled.jsonl")
     arn = aws.function("disabled-recorder", RECORDER, env={"OUT": out})

@@ -39,7 +39,6 @@ KNOWN_GAPS = (
     "no identity policy is evaluated",
     "FilesListed",
     "naming a directory",
-    "ingestion-time",
 )
 
 _TEST_REF = re.compile(r"^(?P<path>[\w./-]+\.py)::(?P<name>\w+)$")

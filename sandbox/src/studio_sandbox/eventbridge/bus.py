@@ -23,6 +23,9 @@ def publish(event: dict[str, Any], *, region: str, account_id: str, bus: str = "
     event_bus = backend.describe_event_bus(bus)
     moto_event = copy.deepcopy(event)
     moto_event["time"] = unix_time()  # moto's own targets expect epoch seconds
+    # EventBridge stamps every event it receives (the `aws.events.event.ingestion-time` of
+    # input transformers); moto's own targets (SQS, SNS, logs) read it from here.
+    moto_event["ingestion-time"] = unix_time()
     for rule in list(event_bus.rules.values()):
         try:
             rule.send_to_targets(cast(Any, moto_event))
