@@ -336,6 +336,19 @@ def test_list_and_delete_locations(env: DataSyncEnv) -> None:
 # ---- tasks
 
 
+def test_task_between_aws_locations_is_available_at_once_and_starts(env: DataSyncEnv) -> None:
+    # AWS: "The task transitions to the AVAILABLE status without waiting for the AWS
+    # location to mount"; CREATING is for agent (NFS, SMB) locations only.
+    _write(_home(env, 200000) / "a.txt", b"a")
+    task_arn = env.task(env.location("/200000"), env.location("/200001"))
+
+    assert env.ds.describe_task(TaskArn=task_arn)["Status"] == "AVAILABLE"
+    listed = env.ds.list_tasks()["Tasks"]
+    assert [t["Status"] for t in listed if t["TaskArn"] == task_arn] == ["AVAILABLE"]
+    execution_arn = env.ds.start_task_execution(TaskArn=task_arn)["TaskExecutionArn"]
+    assert execution_arn.startswith(task_arn + "/execution/")
+
+
 def test_task_options_default_like_aws_and_keep_what_was_set(env: DataSyncEnv) -> None:
     task_arn = env.task(env.location("/a"), env.location("/b"), **RESTORE_OPTIONS)
 
