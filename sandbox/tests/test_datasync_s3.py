@@ -514,6 +514,26 @@ def test_bad_manifest_fails_the_execution_visibly(env: Env, line: str, code: str
     assert not (target / "notes.txt").exists()
 
 
+def test_manifest_line_naming_a_directory_is_refused(env: Env) -> None:
+    # the manifest guide: "You can't specify only a directory or folder"
+    prefix = "homes/d/user/m4/"
+    _backed_up(env, 200161, prefix)
+    directory = _latest_version(env, f"{prefix}.ssh/")
+    target = state.efs_root(env.fs_id) / "200162"
+
+    failed = env.run(
+        env.s3_location(prefix),
+        env.efs_location("/", env.access_point(200162)),
+        RESTORE_OPTIONS,
+        ManifestConfig=_manifest(env, "dir-line", ["notes.txt", f".ssh/,{directory}"]),
+    )
+
+    assert failed["Status"] == "ERROR"
+    assert failed["Result"]["ErrorCode"] == "InvalidManifest"
+    assert "directory" in failed["Result"]["ErrorDetail"]
+    assert not (target / "notes.txt").exists()
+
+
 def test_missing_manifest_object_fails_the_execution(env: Env) -> None:
     manifest = _manifest(env, "present", ["notes.txt"])
     manifest["Source"]["S3"]["ManifestObjectPath"] = "manifests/absent.csv"

@@ -129,12 +129,15 @@ def test_manifest_of_a_versioned_prefix_as_of_a_backup(
         restore_id="alice-g2-0123456789ab",
     )
 
-    # Then it lists exactly the first backup's files, at their versions then
+    # Then it lists exactly the first backup's files, at their versions then, and no
+    # directory (DataSync refuses a manifest line naming only a directory)
+    files = {path: v for path, v in first.items() if not path.endswith("/")}
+    assert manifest is not None
     assert manifest.key == "manifests/alice-g2-0123456789ab.csv"
-    assert manifest.entries == len(first)
+    assert manifest.entries == len(files) == len(first) - 1
     assert manifest.version_id is not None
-    assert read_manifest(s3, manifest.key) == first
-    # ... and as of now, the later state
+    assert read_manifest(s3, manifest.key) == files
+    # ... and as of now, the current state: no manifest at all, nothing written
     later = writer.write_manifest(
         source_bucket=BUCKET,
         prefix=PREFIX,
@@ -142,16 +145,32 @@ def test_manifest_of_a_versioned_prefix_as_of_a_backup(
         manifest_bucket=BUCKET,
         restore_id="alice-g3-0123456789ab",
     )
-    assert read_manifest(s3, later.key) == {
-        "src/": first["src/"],
-        "notes.txt": second_notes,
-        "src/main.py": first["src/main.py"],
-        'odd, "name".txt': first['odd, "name".txt'],
-        "added.txt": added,
-    }
+    assert later is None
+    assert second_notes and added
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/")["Contents"]
+    assert [o["Key"] for o in listed] == ["manifests/alice-g2-0123456789ab.csv"]
 
 
-def test_manifest_of_an_empty_prefix_is_an_empty_file(bucket: Any) -> None:
+def test_latest_backup_of_a_prefix_needs_no_manifest(bucket: Any) -> None:
+    # given objects written, then a backup's end, then nothing more
+    put(bucket, "src/", b"")
+    put(bucket, "src/main.py")
+    as_of = next_second()
+    next_second()
+
+    manifest = ManifestWriter(boto3.client("s3", region_name=REGION)).write_manifest(
+        source_bucket=BUCKET,
+        prefix=PREFIX,
+        as_of=as_of,
+        manifest_bucket=BUCKET,
+        restore_id="x",
+    )
+
+    assert manifest is None
+    assert "Contents" not in bucket.list_objects_v2(Bucket=BUCKET, Prefix="manifests/")
+
+
+def test_manifest_of_an_empty_prefix_is_not_needed(bucket: Any) -> None:
     manifest = ManifestWriter(boto3.client("s3", region_name=REGION)).write_manifest(
         source_bucket=BUCKET,
         prefix=PREFIX,
@@ -159,9 +178,7 @@ def test_manifest_of_an_empty_prefix_is_an_empty_file(bucket: Any) -> None:
         manifest_bucket=BUCKET,
         restore_id="x",
     )
-    assert manifest.entries == 0
-    body = bucket.get_object(Bucket=BUCKET, Key="manifests/x.csv")["Body"].read()
-    assert body == b""
+    assert manifest is None
 
 
 class SlowDownClient:
@@ -410,6 +427,8 @@ def test_restore_from_backup_prepared_with_a_manifest_end_to_end(world: World) -
     source = BackupLocation.of(old, BUCKET)
     version = world.s3.put_object(Bucket=BUCKET, Key=f"{source.prefix}a.txt", Body=b"a")
     as_of = next_second()
+    next_second()  # a later backup changed a.txt: the one chosen is not the current state
+    world.s3.put_object(Bucket=BUCKET, Key=f"{source.prefix}a.txt", Body=b"a2")
     source = source.model_copy(
         update={"backup_id": "alice-b20261128170000-0123456789ab"}
     )
@@ -435,3 +454,35 @@ def test_restore_from_backup_prepared_with_a_manifest_end_to_end(world: World) -
     assert len(transfer["access_point_ids"]) == 1
     item = world.item(target.key.pk, restore_id)
     assert item["entity"] == "restore" and len(item["location_arns"]) == 2
+
+
+def test_restore_from_the_latest_backup_is_prepared_without_a_manifest(
+    world: World,
+) -> None:
+    # Given the latest backup of alice's home: nothing written after it
+    old = world.home("200001", 1, world.network.efs_old)
+    source = BackupLocation.of(old, BUCKET)
+    world.s3.put_object(Bucket=BUCKET, Key=f"{source.prefix}.ssh/", Body=b"")
+    world.s3.put_object(Bucket=BUCKET, Key=f"{source.prefix}.ssh/id", Body=b"k")
+    as_of = next_second()
+    source = source.model_copy(
+        update={"backup_id": "alice-b20261128170000-0123456789ab", "as_of": as_of}
+    )
+    target = world.home("200002", 2, world.network.efs_new)
+    restore_id = "alice-g2-00000000000a"
+    event = {
+        "restore_id": restore_id,
+        "source": source.model_dump(mode="json"),
+        "target": target.model_dump(mode="json"),
+        "execution_arn": f"arn:aws:states:us-east-1:123456789012:execution:restore:{restore_id}",
+    }
+
+    # When prepare runs
+    transfer = run(transfer_module.prepare_handler, event)
+
+    # Then no manifest is written and the task transfers the prefix as it is
+    listed = world.s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/")
+    assert "Contents" not in listed
+    task = world.datasync.tasks[transfer["task_arn"]]
+    assert "ManifestConfig" not in task
+    assert task["Options"]["OverwriteMode"] == "NEVER"

@@ -38,7 +38,6 @@ AWS_MODULES = (
 KNOWN_GAPS = (
     "no identity policy is evaluated",
     "FilesListed",
-    "naming a directory",
 )
 
 _TEST_REF = re.compile(r"^(?P<path>[\w./-]+\.py)::(?P<name>\w+)$")

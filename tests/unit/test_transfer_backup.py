@@ -325,10 +325,14 @@ class FakeEfs:
 class FakeManifests:
     journal: Journal
     written: list[dict[str, Any]] = field(default_factory=list)
+    current: bool = False
+    """The backup is the prefix's current state: no manifest is needed."""
 
-    def write_manifest(self, **kwargs: Any) -> Manifest:
+    def write_manifest(self, **kwargs: Any) -> Manifest | None:
         self.journal.note("s3.write_manifest")
         self.written.append(kwargs)
+        if self.current:
+            return None
         key = manifest_key(kwargs["restore_id"])
         return Manifest(
             bucket=kwargs["manifest_bucket"], key=key, version_id="v-m", entries=3
@@ -752,6 +756,23 @@ def test_prepare_restore_from_backup_writes_the_manifest_first(world: World) -> 
     assert not item.is_backup
     assert item.access_point_ids == ["fsap-1"] == transfer.access_point_ids
     assert len(item.location_arns) == 2 and item.task_arn == transfer.task_arn
+
+
+def test_restore_of_the_current_state_of_a_backup_needs_no_manifest(
+    world: World,
+) -> None:
+    # given a backup whose objects are the prefix's current ones
+    world.manifests.current = True
+
+    # when
+    transfer = prepare(from_backup_request(), SETTINGS, world.services())
+
+    # then the task transfers the prefix's objects, directories with their metadata
+    task = world.datasync.tasks[transfer.task_arn]
+    assert task["manifest"] is None
+    assert task["options"] == RESTORE_TASK_OPTIONS
+    source = world.datasync.locations[transfer.source_location_arn]
+    assert (source["type"], source["subdirectory"]) == ("s3", f"/{PREFIX}")
 
 
 @pytest.mark.parametrize("request_of", [backup_request, from_backup_request])

@@ -3,11 +3,16 @@
 A restore from a backup reads every object of one home directory's prefix as it was at
 `as_of` (the backup's end). The bucket is versioned, so that state is, per key, the newest
 version or delete marker written at or before `as_of`; a key whose newest such entry is a
-delete marker did not exist then. `choose_versions` picks them from ListObjectVersions,
-`manifest_csv` writes the DataSync CSV manifest (`<path relative to the prefix>,<version
-id>`, one line per object, directory markers included), and `ManifestWriter` lists the
-prefix and stores the manifest at `manifests/<restore_id>.csv` (docs/internals.md
-section 7).
+delete marker did not exist then. `choose_versions` picks them from ListObjectVersions.
+
+When that state is the prefix's current state (the usual case: the latest backup), no
+manifest is needed: a task without one transfers the current objects, directories with
+their own metadata ("How DataSync handles metadata and special files"), so `.ssh` comes
+back 0700. Otherwise `manifest_csv` writes the DataSync CSV manifest (`<path relative to
+the prefix>,<version id>`, one line per file: the manifest guide says "You can't specify
+only a directory or folder", so directory markers are left out and such directories come
+back with default modes), and `ManifestWriter` stores it at `manifests/<restore_id>.csv`
+(docs/internals.md section 7).
 
 Throttling or a 5xx that outlives botocore's retries becomes `TransientAwsError`.
 """
@@ -68,13 +73,22 @@ def cutoff(as_of: datetime) -> datetime:
     return moment + timedelta(microseconds=1)
 
 
+NOW_AND_LATER = datetime(9000, 1, 1, tzinfo=UTC)
+"""An `as_of` after every entry: the prefix's current state."""
+
+
+def is_directory(entry: ManifestEntry) -> bool:
+    """A directory marker (`dir/`): never a manifest line."""
+    return entry.path.endswith("/")
+
+
 def choose_versions(
     entries: Iterable[ObjectVersion], prefix: str, as_of: datetime
 ) -> list[ManifestEntry]:
     """Per key under `prefix`: the newest entry written by `as_of`, unless it is a delete
-    marker. Directory markers (`dir/`) are listed, so that directories come back with
-    their own modes (`.ssh` stays 0700); the prefix's own marker (the home root) is not:
-    the new home's root belongs to the access point. Sorted by path.
+    marker. Directory markers (`dir/`) are part of that state (a manifest leaves them
+    out: `is_directory`); the prefix's own marker (the home root) is not: the new home's
+    root belongs to the access point. Sorted by path.
 
     Between entries of one key with the same time: the key's latest entry (`IsLatest`)
     wins, then the one S3 listed first (S3 lists newest first); between a version and a
@@ -177,10 +191,15 @@ class ManifestWriter:
         as_of: datetime,
         manifest_bucket: str,
         restore_id: str,
-    ) -> Manifest:
-        """Write `manifests/<restore_id>.csv` in `manifest_bucket`: the objects of
-        `source_bucket`/`prefix` as they were at `as_of`."""
-        entries = choose_versions(self.list_versions(source_bucket, prefix), prefix, as_of)
+    ) -> Manifest | None:
+        """Write `manifests/<restore_id>.csv` in `manifest_bucket`: the files of
+        `source_bucket`/`prefix` as they were at `as_of`; None (nothing written) when that
+        is the prefix's current state, so the task needs no manifest."""
+        versions = list(self.list_versions(source_bucket, prefix))
+        state = choose_versions(versions, prefix, as_of)
+        if state == choose_versions(versions, prefix, NOW_AND_LATER):
+            return None
+        entries = [entry for entry in state if not is_directory(entry)]
         key = manifest_key(restore_id)
         with transient_aws_errors("s3 put_object"):
             reply = self._client.put_object(

@@ -248,7 +248,8 @@ class Efs(Protocol):
 
 
 class Manifests(Protocol):
-    """Writes the DataSync manifest of a restore from a backup (S3)."""
+    """Writes the DataSync manifest of a restore from a backup (S3); None when the backup
+    is the prefix's current state and no manifest is needed."""
 
     def write_manifest(
         self,
@@ -258,7 +259,7 @@ class Manifests(Protocol):
         as_of: datetime,
         manifest_bucket: str,
         restore_id: str,
-    ) -> Manifest: ...
+    ) -> Manifest | None: ...
 
 
 class Notifications(Protocol):

@@ -272,6 +272,12 @@ def read_manifest(text: str) -> list[tuple[str, str | None]]:
                 "InvalidManifest",
                 f"Manifest line {number} is not '<object path>[,<version id>]': {row!r}",
             )
+        if row[0].endswith("/"):  # the manifest guide: "You can't specify only a directory"
+            raise ExecutionFailed(
+                "InvalidManifest",
+                f"Manifest line {number} names a directory ({row[0]!r}): specify the full "
+                "path of each file or object; a directory or folder alone can't be listed.",
+            )
         rows.append((row[0].lstrip("/"), row[1] if len(row) == 2 and row[1] else None))
     return rows
 

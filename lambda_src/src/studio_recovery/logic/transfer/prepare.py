@@ -216,8 +216,9 @@ class _Creator:
     def restore_from_backup(
         self, source: BackupLocation, target: HomeLocation, backup: BackupConfig
     ) -> Transfer:
-        """S3 -> EFS: the manifest of the objects as they were at `as_of` first, then the
-        locations and a task that transfers exactly the manifest."""
+        """S3 -> EFS: the manifest of the files as they were at `as_of` first, then the
+        locations and a task that transfers exactly the manifest; without a manifest when
+        the backup is the prefix's current state (directories then keep their modes)."""
         manifests = self.services.manifests
         if manifests is None or source.as_of is None:  # pragma: no cover - wiring/validated
             raise BackupsNotConfiguredError("no manifest writer for a restore from a backup")
@@ -228,13 +229,16 @@ class _Creator:
             manifest_bucket=backup.bucket,
             restore_id=self.request.restore_id,
         )
-        logger.info(
-            "Manifest written",
-            extra={
-                "manifest": f"s3://{manifest.bucket}/{manifest.key}",
-                "objects": manifest.entries,
-            },
-        )
+        if manifest is None:
+            logger.info("The backup is the prefix's current state: no manifest needed")
+        else:
+            logger.info(
+                "Manifest written",
+                extra={
+                    "manifest": f"s3://{manifest.bucket}/{manifest.key}",
+                    "objects": manifest.entries,
+                },
+            )
         subnets = self.services.efs.subnets(self.settings.datasync_subnet_ids)
         target_subnet = choose_subnet(target.efs_id, subnets, self.services.efs)
         efs_arn = self.services.efs.file_system_arn(target.efs_id)
@@ -244,12 +248,14 @@ class _Creator:
         target_arn = self._target_efs_location(
             target, target_subnet, access_point.arn, efs_arn=efs_arn
         )
-        config = ManifestConfig(
-            bucket_arn=s3_bucket_arn(manifest.bucket, partition),
-            object_path=manifest.key,
-            access_role_arn=backup.access_role_arn,
-            version_id=manifest.version_id,
-        )
+        config = None
+        if manifest is not None:
+            config = ManifestConfig(
+                bucket_arn=s3_bucket_arn(manifest.bucket, partition),
+                object_path=manifest.key,
+                access_role_arn=backup.access_role_arn,
+                version_id=manifest.version_id,
+            )
         return self._task(source_arn, target_arn, RESTORE_TASK_OPTIONS, manifest=config)
 
     # -------------------------------------------------------------------- resources
