@@ -7,7 +7,8 @@ delete marker did not exist then. `choose_versions` picks them from ListObjectVe
 
 When that state is the prefix's current state (the usual case: the latest backup), no
 manifest is needed: a task without one transfers the current objects, directories with
-their own metadata ("How DataSync handles metadata and special files"), so `.ssh` comes
+their own metadata (DataSync keeps folder permissions as S3 user metadata and restores
+them: "Understanding how DataSync handles file and object metadata"), so `.ssh` comes
 back 0700. Otherwise `manifest_csv` writes the DataSync CSV manifest (`<path relative to
 the prefix>,<version id>`, one line per file: the manifest guide says "You can't specify
 only a directory or folder", so directory markers are left out and such directories come
