@@ -232,3 +232,17 @@ def test_a_report_bucket_that_is_gone_is_a_report_error(env: DataSyncEnv) -> Non
     described = env.run(task)
     assert described["Status"] == "SUCCESS"
     assert described["ReportResult"]["Status"] == "ERROR"
+
+
+def test_fail_paths_is_a_datasync_fault_switch() -> None:
+    from studio_sandbox import faults
+
+    try:
+        faults.set_datasync_faults(fail_paths=["data/*.csv"])
+        assert datasync_models.faults.fail_paths == ("data/*.csv",)
+        assert faults.datasync_faults()["fail_paths"] == ["data/*.csv"]
+        with pytest.raises(faults.FaultError):
+            faults.set_datasync_faults(fail_paths=[""])
+    finally:
+        datasync_models.reset_faults()
+    assert datasync_models.faults.fail_paths == ()
