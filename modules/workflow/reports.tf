@@ -8,6 +8,7 @@
 
 locals {
   report_bucket_name    = "${var.name_prefix}-reports-${local.account_id}-${local.region}"
+  report_bucket_arn     = "arn:${local.partition}:s3:::${local.report_bucket_name}"
   report_prefix         = "reports/"
   report_retention_days = 30
 }
@@ -106,7 +107,7 @@ data "aws_iam_policy_document" "report_access" {
   statement {
     sid       = "WriteTaskReports"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.reports.arn}/${local.report_prefix}*"]
+    resources = ["${local.report_bucket_arn}/${local.report_prefix}*"]
   }
 
   statement {
@@ -125,7 +126,7 @@ data "aws_iam_policy_document" "finalize_reports" {
   statement {
     sid       = "ListTaskReports"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.reports.arn]
+    resources = [local.report_bucket_arn]
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
@@ -136,7 +137,7 @@ data "aws_iam_policy_document" "finalize_reports" {
   statement {
     sid       = "ReadTaskReports"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.reports.arn}/${local.report_prefix}*"]
+    resources = ["${local.report_bucket_arn}/${local.report_prefix}*"]
   }
 
   statement {
