@@ -42,7 +42,7 @@ DEFAULT_SLOTS = (
     20  # the module's default max_concurrent_restores (examples/sandbox pins 4)
 )
 DOMAIN = "bench"
-TERMINAL = {"SUCCEEDED", "FAILED", "SKIPPED", "SOURCE_EMPTY"}
+TERMINAL = {"SUCCEEDED", "PARTIAL", "FAILED", "SKIPPED", "SOURCE_EMPTY"}
 MODEL_TRANSFER_S = 60.0  # 1 GB EFS to EFS, per the blog post
 MODULE_POLL_S = 60.0  # poll_interval_seconds default
 Log = Callable[[str], None]

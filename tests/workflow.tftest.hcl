@@ -256,10 +256,22 @@ run "iam_names_the_module_resources" {
       length([for statement in data.aws_iam_policy_document.cleanup.statement : statement.sid if contains(["DeleteOwnDataSyncTasksAndLocations", "DeleteOwnAccessPoints"], statement.sid)]) == 2 &&
       # (the mocked documents share one JSON: counted, not compared)
       length(local.functions["prepare"].policy_jsons) == 2 &&
-      length(local.functions["finalize"].policy_jsons) == 2 &&
+      # finalize: its own, the clean-up, and reading task reports (finalize_reports)
+      length(local.functions["finalize"].policy_jsons) == 3 &&
       length(local.functions["stream"].policy_jsons) == 1
     )
     error_message = "Both prepare (leftovers of an earlier attempt) and finalize, and only they, may delete the module's tagged DataSync and EFS resources."
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.report_access.statement : statement.actions if statement.sid == "WriteTaskReports"]) == toset(["s3:PutObject"]) &&
+      one([for statement in data.aws_iam_policy_document.report_access.statement : statement.resources if statement.sid == "WriteTaskReports"]) == toset(["${local.report_bucket_arn}/reports/*"]) &&
+      one([for statement in data.aws_iam_policy_document.finalize_reports.statement : statement.resources if statement.sid == "ReadTaskReports"]) == toset(["${local.report_bucket_arn}/reports/*"]) &&
+      one([for statement in data.aws_iam_policy_document.finalize_reports.statement : statement.resources if statement.sid == "ListTaskReports"]) == toset([local.report_bucket_arn]) &&
+      local.report_bucket_arn == "arn:aws:s3:::${var.name_prefix}-reports-123456789012-us-east-1"
+    )
+    error_message = "DataSync may only put task reports under reports/ of the report bucket, and finalize only list and read them there."
   }
 
   assert {

@@ -38,6 +38,8 @@ locals {
         HOME_WAIT_TIMEOUT_SECONDS     = tostring(var.home_wait_timeout_seconds)
         BACKUP_BUCKET_NAME            = local.backup_bucket_name
         BACKUP_BUCKET_ACCESS_ROLE_ARN = local.backup_bucket_access_role_arn
+        REPORT_BUCKET_NAME            = aws_s3_bucket.reports.id
+        REPORT_ACCESS_ROLE_ARN        = module.report_role.role_arn
       }
       # Removes what an earlier attempt of the same restore left behind.
       policy_jsons = concat(
@@ -56,7 +58,11 @@ locals {
         STATE_MACHINE_ARN      = local.state_machine_arn
       }
       # Shared with prepare, which removes what an earlier attempt left behind.
-      policy_jsons = [data.aws_iam_policy_document.finalize.json, data.aws_iam_policy_document.cleanup.json]
+      policy_jsons = [
+        data.aws_iam_policy_document.finalize.json,
+        data.aws_iam_policy_document.cleanup.json,
+        data.aws_iam_policy_document.finalize_reports.json,
+      ]
       # Invoked by EventBridge when an execution ends without reaching Finalize.
       async = true
     }

@@ -113,7 +113,10 @@ data "aws_iam_policy_document" "prepare" {
   # The roles DataSync assumes: the EFS access role, and with backups the bucket's.
   dynamic "statement" {
     for_each = merge(
-      { PassEfsAccessRoleToDataSync = module.efs_access_role.role_arn },
+      {
+        PassEfsAccessRoleToDataSync    = module.efs_access_role.role_arn
+        PassReportAccessRoleToDataSync = module.report_role.role_arn
+      },
       local.backup_enabled ? { PassBackupAccessRoleToDataSync = var.backup.bucket_access_role_arn } : {},
     )
     content {

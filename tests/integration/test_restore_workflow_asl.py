@@ -139,6 +139,7 @@ def transfer_of(task_arn: str) -> dict[str, Any]:
         "source_location_arn": "arn:src",
         "target_location_arn": "arn:dst",
         "access_point_ids": ["fsap-1"],
+        "report": {"bucket": "reports-bucket", "prefix": "reports/r1"},
     }
 
 
@@ -164,6 +165,11 @@ def test_successful_transfer_polls_until_success_then_finalizes_and_succeeds(
     state = finalize_event["state"]
     assert finalize_event["execution_arn"] == described["executionArn"]
     assert state["transfer"]["task_arn"] == task
+    # where the task report is, for finalize to read it (ResultSelector keeps it)
+    assert state["transfer"]["report"] == {
+        "bucket": "reports-bucket",
+        "prefix": "reports/r1",
+    }
     assert state["execution"]["describe"]["Status"] == "SUCCESS"
     assert state["execution"]["waited_seconds"] >= 4  # one second per poll, 5 polls
     assert "error" not in state

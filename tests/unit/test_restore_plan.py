@@ -309,14 +309,17 @@ def restore_into(
     )
 
 
-def test_source_whose_own_restore_failed_brings_its_predecessor_too() -> None:
-    # given alice recreated twice, and the restore g1 -> g2 failed
+@pytest.mark.parametrize("status", ["FAILED", "PARTIAL"])
+def test_source_whose_own_restore_failed_brings_its_predecessor_too(
+    status: RestoreStatus,
+) -> None:
+    # given alice recreated twice, and the restore g1 -> g2 failed or missed files
     g1, g2, g3 = deleted(gen(1, "200001")), deleted(gen(2, "200002")), gen(3, "200003")
     # when g2 has been restored into g3
     follow = plan_incomplete_source(
         target=g3,
         source=g2,
-        restores_into_source=[restore_into(g2, g1, "FAILED")],
+        restores_into_source=[restore_into(g2, g1, status)],
         generations=[g1, g2, g3],
     )
     # then g1, the data g2 never received, is restored into g3 as well

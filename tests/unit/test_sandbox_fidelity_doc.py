@@ -37,7 +37,6 @@ AWS_MODULES = (
 # Differences known from DESIGN.md section 8 and issue 16: each must be a gap row.
 KNOWN_GAPS = (
     "no identity policy is evaluated",
-    "FilesListed",
 )
 
 _TEST_REF = re.compile(r"^(?P<path>[\w./-]+\.py)::(?P<name>\w+)$")

@@ -140,6 +140,17 @@ class PrepareSettings(_Settings):
         description="the backup S3 bucket name (restores from a backup write their "
         "DataSync manifest under manifests/ there)",
     )
+    report_bucket_name: OptionalStr = Field(
+        default=None,
+        alias="REPORT_BUCKET_NAME",
+        description="the S3 bucket DataSync writes restores' task reports to "
+        "(the module always creates it; empty: no task report, outcomes from counters)",
+    )
+    report_access_role_arn: OptionalStr = Field(
+        default=None,
+        alias="REPORT_ACCESS_ROLE_ARN",
+        description="the IAM role ARN DataSync uses to write task reports",
+    )
 
 
 class FinalizeSettings(_Settings):

@@ -24,6 +24,7 @@ from studio_recovery.dal.datasync import DataSyncGateway
 from studio_recovery.dal.efs import EfsGateway
 from studio_recovery.dal.notify import Notifier
 from studio_recovery.dal.registry import RegistryRepository, RestoreRepository
+from studio_recovery.dal.reports import TaskReportReader
 from studio_recovery.dal.s3 import ManifestWriter
 from studio_recovery.dal.workflow import WorkflowGateway
 from studio_recovery.logic.ports import (
@@ -33,6 +34,7 @@ from studio_recovery.logic.ports import (
     Manifests,
     Notifications,
     RestoreStore,
+    TaskReports,
     Workflow,
 )
 from studio_recovery.logic.restore_plan import reuse_window_of
@@ -66,6 +68,8 @@ class TransferServices:
     notifier: Notifications | None = None
     workflow: Workflow | None = None
     manifests: Manifests | None = None
+    reports: TaskReports | None = None
+    """Reads restores' task reports back (finalize)."""
     clock: Callable[[], datetime] = utc_now
 
 
@@ -118,6 +122,7 @@ def build_finalize_services() -> TransferServices:
         registry=RegistryRepository(settings.registry_table_name),
         notifier=Notifier(settings.notification_topic_arn),
         workflow=WorkflowGateway(settings.state_machine_arn),
+        reports=TaskReportReader(),
     )
 
 

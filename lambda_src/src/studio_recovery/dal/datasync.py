@@ -23,6 +23,7 @@ from studio_recovery.models.datasync import (
     RESTORE_TASK_OPTIONS,
     ManifestConfig,
     TaskOptions,
+    TaskReport,
 )
 from studio_recovery.models.errors import ResourceNotDeletedError
 from studio_recovery.observability import logger
@@ -141,9 +142,10 @@ class DataSyncGateway:
         tags: Mapping[str, str],
         options: TaskOptions = RESTORE_TASK_OPTIONS,
         manifest: ManifestConfig | None = None,
+        report: TaskReport | None = None,
     ) -> str:
         """A task with `options` (RESTORE_TASK_OPTIONS unless told) and, when given, a
-        `ManifestConfig`; returns its ARN."""
+        `ManifestConfig` and a `TaskReportConfig`; returns its ARN."""
         request: dict[str, Any] = {
             "Name": name,
             "SourceLocationArn": source_location_arn,
@@ -155,6 +157,8 @@ class DataSyncGateway:
             request["CloudWatchLogGroupArn"] = log_group_arn
         if manifest is not None:
             request["ManifestConfig"] = manifest.as_request()
+        if report is not None:
+            request["TaskReportConfig"] = report.as_request()
         reply = call_with_backoff(
             "datasync create_task", lambda: self._client.create_task(**request)
         )

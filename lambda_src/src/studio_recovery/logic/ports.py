@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from studio_recovery.models.aws import AccessPoint, Manifest, MountTarget, StartedExecution, Subnet
-from studio_recovery.models.datasync import ManifestConfig, TaskOptions
+from studio_recovery.models.datasync import ManifestConfig, TaskOptions, TaskReport
 from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import (
     Domain,
@@ -214,6 +214,7 @@ class DataSync(Protocol):
         tags: Mapping[str, str],
         options: TaskOptions,
         manifest: ManifestConfig | None = None,
+        report: TaskReport | None = None,
     ) -> str: ...
 
     def cancel_running_executions(self, task_arn: str) -> int: ...
@@ -260,6 +261,14 @@ class Manifests(Protocol):
         manifest_bucket: str,
         restore_id: str,
     ) -> Manifest | None: ...
+
+
+class TaskReports(Protocol):
+    """Reads back a task execution's DataSync task report (S3)."""
+
+    def read(self, bucket: str, prefix: str, execution_arn: str) -> list[dict[str, Any]] | None:
+        """Every JSON document of the execution's report; None when there is none."""
+        ...
 
 
 class Notifications(Protocol):

@@ -269,7 +269,9 @@ def plan_incomplete_source(
     if not into_source:
         return None
     latest = max(into_source, key=lambda r: r.started_at)
-    if latest.status != "FAILED" or latest.source is None or latest.source.key != source.key:
+    # PARTIAL: the task report listed entries the source generation never received.
+    incomplete = latest.status in ("FAILED", "PARTIAL")
+    if not incomplete or latest.source is None or latest.source.key != source.key:
         return None
     predecessor = next((g for g in generations if g.generation == latest.source.generation), None)
     if predecessor is None or predecessor.generation >= source.generation:

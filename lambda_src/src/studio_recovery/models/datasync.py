@@ -82,3 +82,43 @@ class ManifestConfig(BaseModel):
         if self.version_id:
             source["ManifestObjectVersionId"] = self.version_id
         return {"Action": "TRANSFER", "Format": "CSV", "Source": {"S3": source}}
+
+
+REPORT_ROOT = "reports"
+"""Task reports of restores are written under `reports/<restore id>/` in the report bucket."""
+
+
+class TaskReport(BaseModel):
+    """A task's `TaskReportConfig`: a STANDARD report into the module's report bucket.
+
+    Errors only, except what was transferred and what was skipped, which are listed with
+    their successes too: together they are every entry DataSync found at the source, the
+    account finalize decides "has data" and "restored" from (docs/internals.md section 4).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bucket_arn: str = Field(min_length=1)
+    subdirectory: str = Field(min_length=1)
+    access_role_arn: str = Field(min_length=1)
+
+    def as_request(self) -> dict[str, Any]:
+        """The `TaskReportConfig` parameter of CreateTask."""
+        listed = {"ReportLevel": "SUCCESSES_AND_ERRORS"}
+        return {
+            "Destination": {
+                "S3": {
+                    "S3BucketArn": self.bucket_arn,
+                    "Subdirectory": self.subdirectory,
+                    "BucketAccessRoleArn": self.access_role_arn,
+                }
+            },
+            "OutputType": "STANDARD",
+            "ReportLevel": "ERRORS_ONLY",
+            "ObjectVersionIds": "NONE",
+            "Overrides": {"Transferred": listed, "Skipped": listed},
+        }
+
+
+def report_subdirectory(restore_id: str) -> str:
+    return f"{REPORT_ROOT}/{restore_id}"

@@ -34,12 +34,18 @@ from studio_recovery.models.registry import (
     ProfileKey,
     UtcDateTime,
 )
+from studio_recovery.models.report import Conflict, CopyCheck
 
 Trigger = Literal["auto", "copy", "manual", "scheduled", "deletion"]
 """auto/copy/manual start restores; scheduled/deletion start backups."""
 BACKUP_TRIGGERS: frozenset[str] = frozenset({"scheduled", "deletion"})
-RestoreStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "SOURCE_EMPTY"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "SKIPPED", "SOURCE_EMPTY"})
+RestoreStatus = Literal[
+    "PENDING", "RUNNING", "SUCCEEDED", "PARTIAL", "FAILED", "SKIPPED", "SOURCE_EMPTY"
+]
+"""PARTIAL: the copy ran, but the task report lists entries the new home is missing."""
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {"SUCCEEDED", "PARTIAL", "FAILED", "SKIPPED", "SOURCE_EMPTY"}
+)
 CopyStatus = Literal["PENDING", "STARTED"]
 
 RESTORE_PREFIX = "RESTORE#"
@@ -208,6 +214,13 @@ class PrepareInput(_Model):
     slot_wait_timeout_seconds: int | None = Field(default=None, ge=0)
 
 
+class ReportLocation(_Model):
+    """Where DataSync writes a restore's task report: a bucket and a prefix."""
+
+    bucket: str = Field(min_length=3, max_length=63)
+    prefix: str = Field(min_length=1)
+
+
 class Transfer(_Model):
     """What `prepare` created, stored by the workflow at `$.transfer`."""
 
@@ -215,6 +228,8 @@ class Transfer(_Model):
     source_location_arn: str
     target_location_arn: str
     access_point_ids: list[str] = Field(default_factory=list)
+    report: ReportLocation | None = None
+    """Where the task report goes; None for backups (and wiring without a report bucket)."""
 
 
 class WorkflowError(_Model):
@@ -318,6 +333,12 @@ class RestoreOutcome(_Model):
     reason: str
     stats: TransferStats = Field(default_factory=TransferStats)
     follow_up_restore_id: str | None = None
+    check: CopyCheck | None = None
+    """What the task report says (restores with a report): missing entries, conflicts."""
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        return list(self.check.conflicts) if self.check else []
 
     def workflow_output(self) -> dict[str, Any]:
         """`{"status", "reason", "follow_up_restore_id"}`: every key present (the ASL reads all)."""
@@ -349,6 +370,10 @@ class RestoreItem(_Model):
     bytes_file_transferred: int = 0
     files_transferred: int = 0
     total_duration_ms: int = 0
+    missing_paths: list[str] = Field(default_factory=list)
+    missing_count: int = 0
+    conflicts: list[Conflict] = Field(default_factory=list)
+    conflict_count: int = 0
 
     @property
     def pk(self) -> str:

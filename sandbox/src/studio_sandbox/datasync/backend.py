@@ -22,7 +22,7 @@ from moto.datasync.exceptions import InvalidRequestException
 from moto.ec2 import models as ec2_models
 
 from studio_sandbox import efs
-from studio_sandbox.datasync import s3_locations
+from studio_sandbox.datasync import reports, s3_locations
 from studio_sandbox.datasync.copier import Runner
 from studio_sandbox.datasync.models import (
     ACTIVE_STATUSES,
@@ -233,6 +233,7 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
                 raise InvalidRequestException(f"Location {arn} is not found.")
         options = merge_options(DEFAULT_OPTIONS, params.get("Options"))
         manifest_config = self._manifest_config(params.get("ManifestConfig"))
+        report_config = self._report_config(params.get("TaskReportConfig"))
         with self.lock:
             if len(self.sync_tasks) >= TASK_QUOTA:
                 raise InvalidRequestException(
@@ -250,6 +251,7 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
                 includes=params.get("Includes") or [],
                 cloud_watch_log_group_arn=params.get("CloudWatchLogGroupArn"),
                 manifest_config=manifest_config,
+                task_report_config=report_config,
                 tags=params.get("Tags") or [],
             )
             self.sync_tasks[task.arn] = task
@@ -262,6 +264,14 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
         if config is None:
             return None
         return s3_locations.validate_manifest_config(config, self.account_id)
+
+    def _report_config(self, config: Any) -> dict[str, Any] | None:
+        checked = reports.validate_report_config(config)
+        if checked is not None:
+            role = checked["Destination"]["S3"].get("BucketAccessRoleArn")
+            what = "TaskReportConfig.Destination.S3.BucketAccessRoleArn"
+            s3_locations.check_role(self.account_id, role, what)
+        return checked
 
     def sync_task(self, task_arn: str) -> SyncTask:
         task = self.sync_tasks.get(task_arn)
@@ -310,7 +320,10 @@ class SandboxDataSyncBackend(ds_models.DataSyncBackend):
                 excludes=overrides.get("Excludes") or task.excludes,
                 includes=overrides.get("Includes") or task.includes,
                 manifest_config=task.manifest_config,
+                task_report_config=task.task_report_config,
             )
+            if overrides.get("TaskReportConfig") is not None:
+                execution.task_report_config = self._report_config(overrides["TaskReportConfig"])
             if "ManifestConfig" in overrides:  # an empty one removes the task's
                 execution.manifest_config = self._manifest_config(
                     overrides["ManifestConfig"] or None

@@ -3,19 +3,25 @@
 It walks the phases QUEUED -> LAUNCHING -> PREPARING -> TRANSFERRING -> VERIFYING,
 honouring the task options:
 
-- `OverwriteMode` NEVER never touches an existing destination entry;
+- `OverwriteMode` NEVER never touches an existing destination entry; a source directory
+  whose path the destination holds as a file or a symlink is skipped with everything in it
+  (the destination's entry stays; each one is a skipped entry of the task report);
 - `PreserveDeletedFiles` REMOVE deletes destination entries missing at the source;
 - `TransferMode` CHANGED skips entries whose size and mtime (and kept metadata) match;
 - `PosixPermissions`, `Uid`, `Gid`, `Mtime`, `Atime` decide which metadata is copied;
 - a location with an access point writes as its POSIX user (files belong to it),
   so `Uid`/`Gid` cannot change the owner there (as on a real mount);
-- `VerifyMode` re-reads what was written.
+- `VerifyMode` re-reads what was written;
+- hard links between files of the source stay hard links at an EFS destination;
+- `TaskReportConfig`: what was transferred, skipped, verified and deleted is written to S3
+  (:mod:`.reports`) before the final status is published.
 
 :mod:`.s3_locations` subclasses :class:`Runner` for the S3 ends.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import shutil
@@ -37,6 +43,7 @@ from studio_sandbox.datasync.models import (
     Location,
     faults,
 )
+from studio_sandbox.datasync.reports import ReportLog, write_reports
 from studio_sandbox.datasync.trees import path_filter, scan, sha256
 
 LOG = logging.getLogger(__name__)
@@ -78,6 +85,9 @@ class Runner:
         self.destination_root = Path()
         self.phase = "Prepare"  # the Result.<phase>Status an error is reported under
         self.dir_metadata: list[tuple[Path, Entry]] = []
+        self.report = ReportLog()
+        self.linked: dict[tuple[int, int], Path] = {}  # source inode -> its first copy
+        self.failed_files = 0
 
     # ---- driver
 
@@ -101,6 +111,7 @@ class Runner:
             self._fail("InternalError", f"{type(error).__name__}: {error}")
         finally:
             execution.result["TotalDuration"] = int((time.monotonic() - started) * 1000)
+            self._write_reports(final)
             with execution.status_lock:
                 execution.status = final
                 execution.done_event.set()
@@ -117,6 +128,11 @@ class Runner:
         self._inject_faults()
         with posix.batch():
             self._transfer(plan)
+        if self.failed_files:
+            raise ExecutionFailed(
+                "OpFailed",
+                f"{self.failed_files} files failed to transfer; the task report lists them.",
+            )
         self._finish_phase(phase_start)
         self.phase, phase_start = "Verify", time.monotonic()
         self._enter("VERIFYING")
@@ -145,6 +161,29 @@ class Runner:
         result[f"{self.phase}Status"] = "ERROR"
         result["ErrorCode"] = code
         result["ErrorDetail"] = detail
+
+    def _write_reports(self, final: str) -> None:
+        config = self.execution.task_report_config
+        if config is None:
+            return
+        summary = {
+            "Status": final,
+            "Result": dict(self.execution.result),
+            "SourceLocationArn": self.source.arn,
+            "DestinationLocationArn": self.destination.arn,
+            "Options": dict(self.options),
+        }
+        try:
+            self.execution.report_result = write_reports(
+                config, self.report, self.execution.arn, summary, self.account_id, self.region
+            )
+        except Exception as error:  # the report must not keep the execution from ending
+            LOG.exception("DataSync task report of %s failed", self.execution.arn)
+            self.execution.report_result = {
+                "Status": "ERROR",
+                "ErrorCode": "ReportUploadFailed",
+                "ErrorDetail": f"{type(error).__name__}: {error}",
+            }
 
     def _inject_faults(self) -> None:
         if faults.hang:
@@ -221,10 +260,19 @@ class Runner:
         source = self._list_source(keep)
         destination = self._list_destination(keep)
         plan = Plan(transfer=[], metadata_only=set(), delete=[], skipped=0)
+        kept: list[str] = []  # source directories the destination holds as non-directories
         for rel in sorted(source, key=lambda r: (r.count("/"), r) if r else (-1, "")):
-            decision = self._decide(source[rel], destination.get(rel))
+            src, dst = source[rel], destination.get(rel)
+            if any(rel.startswith(k + "/") for k in kept):
+                plan.skipped += 1  # under a kept destination file: nothing to write into
+                self.report.add("Skipped", src)
+                continue
+            decision = self._decide(src, dst)
             if decision == "skip":
                 plan.skipped += 1
+                self.report.add("Skipped", src, destination=dst)
+                if src.kind == "dir" and dst is not None and dst.kind != "dir":
+                    kept.append(rel)
                 continue
             if decision == "metadata":
                 plan.metadata_only.add(rel)
@@ -292,14 +340,22 @@ class Runner:
             self._check_cancel()
             self._delete(destination_root / entry.rel)
             self.execution.counters.files_deleted += 1
+            self.report.add("Deleted", entry)
         for entry in plan.transfer:
             self._check_cancel()
             target = destination_root / entry.rel if entry.rel else destination_root
+            if entry.kind == "file" and _matches(entry.rel, faults.fail_paths):
+                self.failed_files += 1
+                self.execution.counters.files_failed += 1
+                error = ("OpFailed", f"Input/output error reading /{entry.rel}")
+                self.report.add("Transferred", entry, error=error)
+                continue
             if entry.rel in plan.metadata_only:
                 self._apply_metadata(target, entry, created=False)
             else:
                 self._copy_entry(entry, target)
             self.execution.counters.files_transferred += 1
+            self.report.add("Transferred", entry)
         # Directory times and modes last: writing children changes a directory's mtime,
         # and a read-only directory mode would stop the copy into it.
         for path, entry in sorted(self.dir_metadata, key=lambda item: -item[1].depth):
@@ -328,9 +384,17 @@ class Runner:
         self._check_writable(target.parent)
         if entry.kind == "symlink":
             os.symlink(entry.link or "", target)
+        elif entry.inode is not None and entry.inode in self.linked:
+            os.link(self.linked[entry.inode], target)  # a hard link stays a hard link
         else:
             self._copy_bytes(entry, target)
+            if entry.inode is not None and self._links_preserved():
+                self.linked[entry.inode] = target
         self._apply_metadata(target, entry, created=True)
+
+    def _links_preserved(self) -> bool:
+        """Hard links are kept between NFS-like locations (EFS here), not in S3."""
+        return isinstance(self.destination, EfsLocation)
 
     def _copy_bytes(self, entry: Entry, target: Path) -> None:
         counters = self.execution.counters
@@ -415,8 +479,13 @@ class Runner:
             to_check = [e for e in source_entries.values() if not kept or e.rel in transferred]
         for entry in to_check:
             self._check_cancel()
-            self._verify_entry(entry)
+            try:
+                self._verify_entry(entry)
+            except ExecutionFailed as failure:
+                self.report.add("Verified", entry, error=(failure.code, failure.detail))
+                raise
             self.execution.counters.files_verified += 1
+            self.report.add("Verified", entry)
 
     def _verify_entry(self, entry: Entry) -> None:
         target = self.destination_root / entry.rel if entry.rel else self.destination_root
@@ -431,3 +500,7 @@ class Runner:
                 "VerificationFailed",
                 f"Verification failed: /{entry.rel} differs between source and destination.",
             )
+
+
+def _matches(rel: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(rel, pattern) for pattern in patterns)

@@ -81,12 +81,16 @@ class Faults:
 
     `error`: `(ErrorCode, ErrorDetail)` with which every execution ends in ERROR (nothing is
     copied). `hang`: executions stay TRANSFERRING until cancelled. `phase_delay`: seconds
-    spent in each status, so callers can watch the transitions.
+    spent in each status, so callers can watch the transitions. `fail_paths`: glob patterns
+    (of the path relative to the source location, no leading slash) whose files fail to
+    transfer, each reported as a failed entry; the rest is copied and the execution ends in
+    ERROR (a copy that misses files).
     """
 
     error: tuple[str, str] | None = None
     hang: bool = False
     phase_delay: float = 0.0
+    fail_paths: tuple[str, ...] = ()
 
 
 faults = Faults()
@@ -97,6 +101,7 @@ def reset_faults() -> None:
     faults.error = None
     faults.hang = False
     faults.phase_delay = 0.0
+    faults.fail_paths = ()
 
 
 # --------------------------------------------------------------------------- models
@@ -215,6 +220,7 @@ class SyncTask:
     includes: list[dict[str, str]]
     cloud_watch_log_group_arn: str | None
     manifest_config: dict[str, Any] | None = None
+    task_report_config: dict[str, Any] | None = None
     tags: list[dict[str, str]] = field(default_factory=list)
     creation_time: float = field(default_factory=time.time)
     current_execution_arn: str | None = None
@@ -244,6 +250,7 @@ class SyncTask:
             ("CloudWatchLogGroupArn", self.cloud_watch_log_group_arn),
             ("CurrentTaskExecutionArn", self.current_execution_arn),
             ("ManifestConfig", self.manifest_config),
+            ("TaskReportConfig", self.task_report_config),
         ):
             if value:
                 reply[key] = value
@@ -278,6 +285,8 @@ class Execution:
     excludes: list[dict[str, str]]
     includes: list[dict[str, str]]
     manifest_config: dict[str, Any] | None = None
+    task_report_config: dict[str, Any] | None = None
+    report_result: dict[str, Any] | None = None
     status: str = "QUEUED"
     start_time: float = field(default_factory=time.time)
     counters: Counters = field(default_factory=Counters)
@@ -294,8 +303,15 @@ class Execution:
 
     def describe(self) -> dict[str, Any]:
         c = self.counters
-        manifest = {"ManifestConfig": self.manifest_config} if self.manifest_config else {}
-        return manifest | {
+        extra: dict[str, Any] = {}
+        if self.manifest_config:
+            extra["ManifestConfig"] = self.manifest_config
+        if self.task_report_config:
+            extra["TaskReportConfig"] = self.task_report_config
+            extra["ReportResult"] = self.report_result or {"Status": "PENDING"}
+        # FilesListed and FilesFailed apply only to Enhanced mode tasks (botocore
+        # DescribeTaskExecutionResponse); these tasks are Basic, so neither is returned.
+        return extra | {
             "TaskExecutionArn": self.arn,
             "Status": self.status,
             "Options": self.options,
@@ -313,16 +329,6 @@ class Execution:
             "FilesSkipped": c.files_skipped,
             "FilesVerified": c.files_verified,
             "FilesPrepared": c.prepared,
-            "FilesListed": {
-                "AtSource": c.listed_at_source,
-                "AtDestinationForDelete": c.listed_at_destination,
-            },
-            "FilesFailed": {
-                "Prepare": 0,
-                "Transfer": c.files_failed,
-                "Verify": 0,
-                "Delete": 0,
-            },
             "Result": dict(self.result),
             "TaskMode": "BASIC",
         }
@@ -360,6 +366,8 @@ class Entry:
     mtime_ns: int
     atime_ns: int
     link: str | None = None
+    inode: tuple[int, int] | None = None
+    """(device, inode) of a regular file with more than one hard link, else None."""
 
     @property
     def depth(self) -> int:

@@ -29,7 +29,8 @@ def read_entry(path: Path, rel: str) -> Entry | None:
     else:
         return None  # devices, sockets, fifos: PreserveDevices NONE
     size = info.st_size if kind == "file" else 0
-    return Entry(rel, kind, size, mode, uid, gid, info.st_mtime_ns, info.st_atime_ns, link)
+    inode = (info.st_dev, info.st_ino) if kind == "file" and info.st_nlink > 1 else None
+    return Entry(rel, kind, size, mode, uid, gid, info.st_mtime_ns, info.st_atime_ns, link, inode)
 
 
 def scan(root: Path, keep: Callable[[str, bool], bool]) -> dict[str, Entry]:

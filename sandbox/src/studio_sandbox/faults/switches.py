@@ -20,13 +20,20 @@ def datasync_faults() -> dict[str, Any]:
         "error": list(error) if error else None,
         "hang": datasync_models.faults.hang,
         "phase_delay": datasync_models.faults.phase_delay,
+        "fail_paths": list(datasync_models.faults.fail_paths),
     }
 
 
 def set_datasync_faults(
-    error: list[str] | tuple[str, str] | None = None, hang: bool = False, phase_delay: float = 0
+    error: list[str] | tuple[str, str] | None = None,
+    hang: bool = False,
+    phase_delay: float = 0,
+    fail_paths: list[str] | tuple[str, ...] = (),
 ) -> None:
-    """Make every DataSync execution end in ERROR (`[code, detail]`), hang, or go slowly."""
+    """Make every DataSync execution end in ERROR (`[code, detail]`), hang, go slowly, or
+    fail to transfer the files matching `fail_paths` (globs relative to the source)."""
+    if not all(isinstance(p, str) and p for p in fail_paths):
+        raise FaultError("fail_paths must be a list of glob patterns")
     if error is not None and (len(error) != 2 or not all(isinstance(e, str) for e in error)):
         raise FaultError("error must be [ErrorCode, ErrorDetail] or null")
     if float(phase_delay) < 0:
@@ -34,6 +41,7 @@ def set_datasync_faults(
     datasync_models.faults.error = (error[0], error[1]) if error else None
     datasync_models.faults.hang = bool(hang)
     datasync_models.faults.phase_delay = float(phase_delay)
+    datasync_models.faults.fail_paths = tuple(fail_paths)
 
 
 # --------------------------------------------------------------------------- Step Functions clock

@@ -63,6 +63,9 @@ def run(context: Context) -> int:
     )
     if restores:
         context.out.table("Restores", RESTORE_COLUMNS, [_restore_row(r) for r in restores])
+        for restore in restores:
+            for line in _report_lines(restore):
+                context.out.line(line)
     else:
         context.out.line("No restores yet.")
     if copy is not None:
@@ -73,6 +76,28 @@ def run(context: Context) -> int:
             + (f" by {copy.requested_by}" if copy.requested_by else "")
         )
     return ExitCode.OK
+
+
+def _report_lines(restore: RestoreItem) -> list[str]:
+    """What a restore's task report found: each missing path, each conflict (bounded)."""
+    lines = []
+    if restore.missing_count:
+        lines.append(
+            f"Restore {restore.restore_id}: {restore.missing_count} entries missing "
+            "from the new home (rerun the restore; see README, Conflicts and missing files):"
+        )
+        lines.extend(f"  missing  {path}" for path in restore.missing_paths)
+        if restore.missing_count > len(restore.missing_paths):
+            lines.append(f"  ... and {restore.missing_count - len(restore.missing_paths)} more")
+    if restore.conflict_count:
+        lines.append(
+            f"Restore {restore.restore_id}: {restore.conflict_count} conflicts, the user's "
+            "version kept (see README, Conflicts and missing files):"
+        )
+        lines.extend(f"  conflict {conflict.describe()}" for conflict in restore.conflicts)
+        if restore.conflict_count > len(restore.conflicts):
+            lines.append(f"  ... and {restore.conflict_count - len(restore.conflicts)} more")
+    return lines
 
 
 def _copy_json(copy: CopyRequest | None) -> dict[str, Any] | None:

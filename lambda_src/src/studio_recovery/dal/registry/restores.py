@@ -144,14 +144,16 @@ class RestoreRepository(RegistryTable):
     def finish(
         self, key: ProfileKey, restore_id: str, outcome: RestoreOutcome, ended_at: datetime
     ) -> None:
-        """Record the final status, reason and counters of a restore."""
-        stats = outcome.stats
+        """Record the final status, reason and counters of a restore, and what its task
+        report says is missing or clashed with the user's own files."""
+        stats, check = outcome.stats, outcome.check
         self._update(
             key,
             restore_id,
             "SET #status = :status, reason = :reason, ended_at = :ended, "
             "bytes_written = :bw, bytes_file_transferred = :bft, "
-            "files_transferred = :ft, total_duration_ms = :ms",
+            "files_transferred = :ft, total_duration_ms = :ms, "
+            "missing_paths = :mp, missing_count = :mc, conflicts = :cf, conflict_count = :cc",
             {
                 ":status": outcome.status,
                 ":reason": outcome.reason,
@@ -160,6 +162,11 @@ class RestoreRepository(RegistryTable):
                 ":bft": stats.bytes_file_transferred,
                 ":ft": stats.files_transferred,
                 ":ms": stats.total_duration_ms,
+                # Bounded lists (models.report.MAX_LISTED paths), exact counts.
+                ":mp": list(check.missing) if check else [],
+                ":mc": check.missing_count if check else 0,
+                ":cf": [c.model_dump(mode="json") for c in check.conflicts] if check else [],
+                ":cc": check.conflict_count if check else 0,
             },
         )
 
@@ -202,6 +209,8 @@ class RestoreRepository(RegistryTable):
                 bytes_file_transferred=outcome.stats.bytes_file_transferred,
                 files_transferred=outcome.stats.files_transferred,
                 total_duration_ms=outcome.stats.total_duration_ms,
+                missing_count=outcome.check.missing_count if outcome.check else 0,
+                conflict_count=outcome.check.conflict_count if outcome.check else 0,
             )
         for index, (attribute, value) in enumerate(optional.items()):
             if value is not None:

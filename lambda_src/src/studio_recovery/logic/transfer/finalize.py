@@ -11,11 +11,13 @@ limit, an unhandled error; the EventBridge status-change rule).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from studio_recovery.logic.restore_plan import plan_follow_up, plan_incomplete_source
 from studio_recovery.logic.restore_start import start_restore
 from studio_recovery.logic.transfer.cleanup import delete_and_record, resources_of
+from studio_recovery.logic.transfer.report import outcome_from_report
 from studio_recovery.models.restore import (
     BackupLocation,
     Endpoint,
@@ -48,13 +50,22 @@ MAX_CAUSE_CHARS = 1000
 """Longest part of Step Functions' own error and cause kept in a reason (cause: 32 KB)."""
 
 
-def decide_outcome(state: FinalizeInput) -> RestoreOutcome:
-    """The restore's status and a reason people can act on, from the workflow state."""
+def decide_outcome(
+    state: FinalizeInput, documents: Sequence[Mapping[str, Any]] | None = None
+) -> RestoreOutcome:
+    """The restore's status and a reason people can act on, from the workflow state and,
+    for a restore whose task has a report (`state.transfer.report`), the report's
+    `documents` (None: no report was found)."""
     execution = state.execution
     stats = TransferStats.from_describe(execution.describe if execution else None)
     if state.error is not None:
         return RestoreOutcome(status="FAILED", reason=_error_reason(state.error), stats=stats)
     status = execution.status if execution else None
+    reported = state.transfer is not None and state.transfer.report is not None
+    if reported and execution is not None and status in ("SUCCESS", "ERROR"):
+        return outcome_from_report(
+            _source_name(state.source), execution.describe or {}, documents, stats
+        )
     if status == "SUCCESS" and isinstance(state.target, BackupLocation):
         # An empty home is backed up too: a backup is never SOURCE_EMPTY.
         return RestoreOutcome(
@@ -133,7 +144,7 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
 
     # Decided only once the task, locations and slot are given back, so that nothing in
     # the execution's report can keep them from being cleaned up.
-    outcome = _follow_up(state, decide_outcome(state), services)
+    outcome = _follow_up(state, decide_outcome(state, _read_report(state, services)), services)
     if remaining:
         outcome = outcome.model_copy(
             update={"reason": f"{outcome.reason}; not deleted: {remaining.describe()}"}
@@ -144,6 +155,15 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
     what = "Backup" if isinstance(state.target, BackupLocation) else "Restore"
     logger.info(f"{what} finalized", extra=outcome.workflow_output())
     return outcome
+
+
+def _read_report(state: FinalizeInput, services: TransferServices) -> list[dict[str, Any]] | None:
+    """The task report's documents of a restore's execution; None when there is none."""
+    report = state.transfer.report if state.transfer else None
+    execution_arn = state.execution.arn if state.execution else None
+    if report is None or execution_arn is None or services.reports is None:
+        return None
+    return services.reports.read(report.bucket, report.prefix, execution_arn)
 
 
 def _follow_up(
@@ -223,8 +243,9 @@ def _stopped_cause(error_name: str, error: str | None, cause: str | None) -> str
 
 
 def needs_notification(outcome: RestoreOutcome) -> bool:
-    """Every failure; an empty source only when nothing else is restored instead."""
-    if outcome.status == "FAILED":
+    """Every failure, every partial copy and every conflict; an empty source only when
+    nothing else is restored instead."""
+    if outcome.status in ("FAILED", "PARTIAL") or outcome.conflicts:
         return True
     return outcome.status == "SOURCE_EMPTY" and outcome.follow_up_restore_id is None
 
@@ -344,8 +365,31 @@ def _notify(
         f"Source: {state.source if state.source else 'unknown'}",
         f"Restore id: {state.restore_id}",
         f"Execution: {execution_arn or 'unknown'}",
+        *_report_lines(outcome),
     ]
     services.notifier.publish(subject, "\n".join(lines))
+
+
+def _report_lines(outcome: RestoreOutcome) -> list[str]:
+    """Each missing path and each conflict the task report found (bounded, with counts)."""
+    check = outcome.check
+    if check is None:
+        return []
+    lines: list[str] = []
+    if check.missing_count:
+        lines.append(f"Missing from the new home ({check.missing_count}):")
+        lines.extend(f"  {path}" for path in check.missing)
+        if check.missing_count > len(check.missing):
+            lines.append(f"  ... and {check.missing_count - len(check.missing)} more")
+    if check.conflict_count:
+        lines.append(
+            f"Conflicts, the user's version kept ({check.conflict_count}; see the README, "
+            "Conflicts and missing files):"
+        )
+        lines.extend(f"  {conflict.describe()}" for conflict in check.conflicts)
+        if check.conflict_count > len(check.conflicts):
+            lines.append(f"  ... and {check.conflict_count - len(check.conflicts)} more")
+    return lines
 
 
 def _notify_backup(

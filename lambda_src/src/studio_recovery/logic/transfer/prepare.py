@@ -30,6 +30,8 @@ from studio_recovery.models.datasync import (
     RESTORE_TASK_OPTIONS,
     ManifestConfig,
     TaskOptions,
+    TaskReport,
+    report_subdirectory,
 )
 from studio_recovery.models.errors import (
     BackupsNotConfiguredError,
@@ -44,6 +46,7 @@ from studio_recovery.models.restore import (
     BackupLocation,
     HomeLocation,
     PrepareInput,
+    ReportLocation,
     RestoreItem,
     Transfer,
 )
@@ -345,6 +348,7 @@ class _Creator:
         manifest: ManifestConfig | None = None,
     ) -> Transfer:
         restore_id = self.request.restore_id
+        report = self._report()
         task_arn = self.services.datasync.create_task(
             name=f"studio-recovery-{restore_id}",
             source_location_arn=source_arn,
@@ -353,6 +357,7 @@ class _Creator:
             tags=self.tags,
             options=options,
             manifest=manifest,
+            report=report,
         )
         self.created.task_arn = task_arn
         self.services.restores.add_resource(self.request.target.key, restore_id, task_arn=task_arn)
@@ -361,6 +366,25 @@ class _Creator:
             source_location_arn=source_arn,
             target_location_arn=target_arn,
             access_point_ids=list(self.created.access_point_ids),
+            report=(
+                ReportLocation(
+                    bucket=self.settings.report_bucket_name or "", prefix=report.subdirectory
+                )
+                if report is not None
+                else None
+            ),
+        )
+
+    def _report(self) -> TaskReport | None:
+        """A restore's task report (finalize decides from it); a backup has none."""
+        settings = self.settings
+        bucket, role = settings.report_bucket_name, settings.report_access_role_arn
+        if not isinstance(self.request.target, HomeLocation) or not bucket or not role:
+            return None
+        return TaskReport(
+            bucket_arn=s3_bucket_arn(bucket, partition_of(role)),
+            subdirectory=report_subdirectory(self.request.restore_id),
+            access_role_arn=role,
         )
 
 
