@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
-from studio_sandbox.iam import policy, principals, reference, resources
+from studio_sandbox.iam import policy, principals, reference, resources, side_effects
 from studio_sandbox.iam.principals import Principal
 
 LOG = logging.getLogger(__name__)
@@ -202,6 +202,8 @@ def check_request(response: Any, resource: str) -> None:
     if not found:
         return
     access_key, region, signing_name = found.groups()
+    if signing_name == "states":
+        _check_logging_role(response, region)
     principal = principals.principal_for_key(access_key)
     if principal is None:
         return
@@ -230,6 +232,30 @@ def check_request(response: Any, resource: str) -> None:
         LOG.warning("IAM reference has no action %s: authorized on '*'", action)
         arns = []
     authorize(principal, action, arns, context, params, region)
+    side_effects.check(authorize, principal, prefix, operation, params, region)
+    if prefix == "s3" and arns and action in ("s3:PutObject", "s3:GetObject"):
+        bucket = arns[0].split(":::", 1)[-1].split("/", 1)[0]
+        writing = action == "s3:PutObject"
+        side_effects.check_s3_object(authorize, principal, bucket, writing, region)
+
+
+def _check_logging_role(response: Any, region: str) -> None:
+    from studio_sandbox.server import state
+
+    if _operation(response) not in ("CreateStateMachine", "UpdateStateMachine"):
+        return
+    role = side_effects.state_machine_logging_role(_params(response), region, state.ACCOUNT_ID)
+    if not role:
+        return
+    session = principals.Principal(role, "StepFunctions", role.split(":")[4])
+    try:
+        for action in side_effects.LOG_DELIVERY_ACTIONS:
+            authorize(session, action, ["*"])
+    except AccessDenied as denied:
+        LOG.info("state machine role cannot deliver logs: %s", denied.message)
+        raise AccessDenied(
+            "states", "The state machine IAM Role is not authorized to access the Log Destination"
+        ) from None
 
 
 def _header(headers: Any, name: str) -> str:
