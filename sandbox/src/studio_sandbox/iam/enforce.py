@@ -17,6 +17,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
 
 from __future__ import annotations
 
+import collections
 import datetime
 import logging
 import re
@@ -31,6 +32,7 @@ from studio_sandbox.iam.principals import Principal
 LOG = logging.getLogger(__name__)
 
 _current = threading.local()
+_denials: collections.deque[str] = collections.deque(maxlen=1000)
 _originals: dict[str, Any] = {}
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
 
@@ -62,7 +64,8 @@ class AccessDenied(Exception):
 def message(principal: Principal, action: str, resource: str, result: policy.Result) -> str:
     """AWS's wording of a denial."""
     if result.decision is policy.Decision.EXPLICIT_DENY:
-        why = f"with an explicit deny in a {result.deny_in} policy"
+        article = "an" if result.deny_in.startswith("identity") else "a"
+        why = f"with an explicit deny in {article} {result.deny_in} policy"
     else:
         kind = result.deny_in or "identity-based"
         why = f"because no {kind} policy allows the {action} action"
@@ -143,7 +146,30 @@ def authorize(
         if result.decision is not policy.Decision.ALLOW:
             text = message(principal, spelled, arn, result)
             LOG.info("IAM denied: %s", text)
+            _denials.append(text)
             raise AccessDenied(prefix, text)
+
+
+def denials() -> list[str]:
+    """The messages of the latest denied calls, oldest first (at most 1000)."""
+    return list(_denials)
+
+
+def deny_by_bucket_policy(headers: Mapping[str, Any], action: str, resource: str) -> None:
+    """Raise S3's AccessDenied for a request a bucket policy explicitly denies."""
+    from moto.s3.exceptions import S3ClientError
+
+    from studio_sandbox.server import state
+
+    found = _CREDENTIAL.search(str(_header(headers, "authorization")))
+    principal = principals.principal_for_key(found.group(1)) if found else None
+    user = principal.arn if principal else f"arn:aws:iam::{state.ACCOUNT_ID}:root"
+    text = (
+        f"User: {user} is not authorized to perform: {action} on resource: {resource} "
+        "with an explicit deny in a resource-based policy"
+    )
+    _denials.append(text)
+    raise S3ClientError("AccessDenied", text)
 
 
 def current_principal() -> Principal | None:
@@ -270,6 +296,10 @@ def raise_as_moto(denied: AccessDenied) -> None:
     from moto.core.exceptions import JsonRESTError
     from werkzeug.exceptions import HTTPException
 
+    if denied.prefix == "s3":
+        from moto.s3.exceptions import S3ClientError
+
+        raise S3ClientError(denied.code, denied.message) from None
     if denied.prefix not in _XML_SERVICES:
         error: Any = JsonRESTError(denied.code, denied.message)
         error.code = denied.status
@@ -277,14 +307,11 @@ def raise_as_moto(denied: AccessDenied) -> None:
     from xml.sax.saxutils import escape
 
     inner = f"<Code>{denied.code}</Code><Message>{escape(denied.message)}</Message>"
-    if denied.prefix == "s3":
-        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{inner}</Error>'
-    else:
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<ErrorResponse><Errors><Error>{inner}<Type>Sender</Type></Error></Errors>"
-            "</ErrorResponse>"
-        )
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<ErrorResponse><Errors><Error>{inner}<Type>Sender</Type></Error></Errors>"
+        "</ErrorResponse>"
+    )
     xml_error: Any = HTTPException(description=body)
     xml_error.code = denied.status
     xml_error.get_body = lambda *_a, **_k: body

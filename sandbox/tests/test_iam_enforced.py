@@ -1,0 +1,207 @@
+"""IAM enforced in a running sandbox: deployed principals call as their roles, and a call
+their policies do not allow fails with AccessDenied worded as AWS words it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox.tests.helpers import ROLE_POLICY, SandboxClients, lambda_zip, wait_for
+from studio_sandbox import iam
+from studio_sandbox.iam import enforce
+from studio_sandbox.server import state
+from studio_sandbox.server.app import Sandbox
+
+ACCOUNT = state.ACCOUNT_ID
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    data_dir: Path = tmp_path_factory.mktemp("sandbox-iam")
+    with Sandbox(port=0, data_dir=data_dir, iam_enforced=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def aws(sandbox: Sandbox) -> SandboxClients:
+    return SandboxClients(sandbox.endpoint_url)
+
+
+def _role(aws: SandboxClients, name: str, *statements: dict[str, Any]) -> str:
+    client = aws.client("iam")
+    arn = str(
+        client.create_role(RoleName=name, AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
+    )
+    document = {"Version": "2012-10-17", "Statement": list(statements)}
+    client.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(document))
+    return arn
+
+
+def _as(sandbox: Sandbox, role_arn: str, service: str, session: str = "test") -> Any:
+    env = iam.role_environment(role_arn, session)
+    return boto3.client(
+        service,
+        endpoint_url=sandbox.endpoint_url,
+        region_name=state.REGION,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+    )
+
+
+def _table(aws: SandboxClients, name: str) -> str:
+    reply = aws.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return str(reply["TableDescription"]["TableArn"])
+
+
+def test_a_call_no_policy_allows_fails_as_aws_words_it(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    allowed = _table(aws, "iam-allowed")
+    _table(aws, "iam-other")
+    role = _role(
+        aws, "iam-reader", {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": allowed}
+    )
+    dynamodb = _as(sandbox, role, "dynamodb", "reader")
+
+    dynamodb.get_item(TableName="iam-allowed", Key={"id": {"S": "x"}})
+    with pytest.raises(ClientError) as denied:
+        dynamodb.get_item(TableName="iam-other", Key={"id": {"S": "x"}})
+
+    error = denied.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert error["Message"] == (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/iam-reader/reader is not authorized to "
+        f"perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:{ACCOUNT}:"
+        "table/iam-other because no identity-based policy allows the dynamodb:GetItem action"
+    )
+
+
+def test_an_explicit_deny_is_named_and_the_operator_is_not_restricted(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    table = _table(aws, "iam-denied")
+    role = _role(
+        aws,
+        "iam-denied-writer",
+        {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "dynamodb:PutItem", "Resource": table},
+    )
+    with pytest.raises(ClientError) as denied:
+        _as(sandbox, role, "dynamodb").put_item(TableName="iam-denied", Item={"id": {"S": "x"}})
+    assert (
+        "with an explicit deny in an identity-based policy"
+        in denied.value.response["Error"]["Message"]
+    )
+    aws.client("dynamodb").put_item(TableName="iam-denied", Item={"id": {"S": "x"}})
+
+
+def test_a_lambda_function_calls_as_its_execution_role(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    _table(aws, "iam-fn-table")
+    role = _role(
+        aws,
+        "iam-fn-role",
+        {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
+    )
+    source = (
+        "import boto3\n"
+        "def handler(event, context):\n"
+        "    who = boto3.client('sts').get_caller_identity()['Arn']\n"
+        "    try:\n"
+        "        key = {'id': {'S': 'x'}}\n"
+        "        boto3.client('dynamodb').get_item(TableName='iam-fn-table', Key=key)\n"
+        "        return {'who': who, 'denied': ''}\n"
+        "    except Exception as error:\n"
+        "        return {'who': who, 'denied': str(error)}\n"
+    )
+    aws.client("lambda").create_function(
+        FunctionName="iam-fn",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.main.handler",
+        Code={"ZipFile": lambda_zip({"app/__init__.py": "", "app/main.py": source})},
+        Timeout=20,
+    )
+    reply = aws.client("lambda").invoke(FunctionName="iam-fn", Payload=b"{}")
+    result = json.loads(reply["Payload"].read())
+
+    assert result["who"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/iam-fn-role/iam-fn"
+    assert "AccessDeniedException" in result["denied"]
+    assert "dynamodb:GetItem" in result["denied"]
+
+
+def test_pass_role_is_checked_with_the_service_it_is_passed_to(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    passed = _role(
+        aws, "iam-passed", {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}
+    )
+    caller = _role(
+        aws,
+        "iam-passer",
+        {"Effect": "Allow", "Action": "lambda:CreateFunction", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": passed,
+            "Condition": {"StringEquals": {"iam:PassedToService": "datasync.amazonaws.com"}},
+        },
+    )
+    with pytest.raises(ClientError) as denied:
+        _as(sandbox, caller, "lambda").create_function(
+            FunctionName="iam-passed-fn",
+            Runtime="python3.12",
+            Role=passed,
+            Handler="app.main.handler",
+            Code={"ZipFile": lambda_zip({"app/__init__.py": "", "app/main.py": ""})},
+        )
+    message = denied.value.response["Error"]["Message"]
+    assert f"perform: iam:PassRole on resource: {passed}" in message
+
+
+def test_a_bucket_policy_deny_applies_to_role_sessions(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="iam-policy-bucket")
+    s3.put_bucket_policy(
+        Bucket="iam-policy-bucket",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:PutObject",
+                        "Resource": "arn:aws:s3:::iam-policy-bucket/locked/*",
+                    }
+                ],
+            }
+        ),
+    )
+    role = _role(aws, "iam-writer", {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    writer = _as(sandbox, role, "s3")
+
+    writer.put_object(Bucket="iam-policy-bucket", Key="open/a", Body=b"a")
+    with pytest.raises(ClientError) as denied:
+        writer.put_object(Bucket="iam-policy-bucket", Key="locked/a", Body=b"a")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert (
+        "with an explicit deny in a resource-based policy"
+        in denied.value.response["Error"]["Message"]
+    )
+    assert wait_for(lambda: enforce.denials())[-1].endswith("resource-based policy")
