@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from sandbox.tests.helpers import ROLE_POLICY, SandboxClients, lambda_zip, wait_for
 from studio_sandbox import iam
-from studio_sandbox.iam import enforce
+from studio_sandbox.iam import enforce, side_effects
 from studio_sandbox.server import state
 from studio_sandbox.server.app import Sandbox
 
@@ -205,3 +205,70 @@ def test_a_bucket_policy_deny_applies_to_role_sessions(
         in denied.value.response["Error"]["Message"]
     )
     assert wait_for(lambda: enforce.denials())[-1].endswith("resource-based policy")
+
+
+def test_a_producer_to_an_encrypted_queue_needs_the_key(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    key = aws.client("kms").create_key()["KeyMetadata"]["Arn"]
+    url = aws.client("sqs").create_queue(
+        QueueName="iam-encrypted", Attributes={"KmsMasterKeyId": key}
+    )["QueueUrl"]
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:iam-encrypted"
+    send_only = _role(
+        aws, "iam-producer", {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}
+    )
+    with_key = _role(
+        aws,
+        "iam-producer-with-key",
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue},
+        {
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": key,
+            "Condition": {"StringEquals": {"kms:ViaService": "sqs.us-east-1.amazonaws.com"}},
+        },
+    )
+
+    with pytest.raises(ClientError) as denied:
+        _as(sandbox, send_only, "sqs").send_message(QueueUrl=url, MessageBody="m")
+    assert f"perform: kms:GenerateDataKey on resource: {key}" in str(denied.value)
+    _as(sandbox, with_key, "sqs").send_message(QueueUrl=url, MessageBody="m")
+
+
+def test_a_state_machine_logging_needs_its_role_to_deliver_logs(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    logs = aws.client("logs")
+    logs.create_log_group(logGroupName="/iam/sfn")
+    group = logs.describe_log_groups(logGroupNamePrefix="/iam/sfn")["logGroups"][0]["arn"]
+    silent = _role(
+        aws, "iam-sfn-silent", {"Effect": "Allow", "Action": "lambda:*", "Resource": "*"}
+    )
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    logging_on = {
+        "level": "ALL",
+        "includeExecutionData": False,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group}}],
+    }
+
+    with pytest.raises(ClientError) as denied:
+        aws.client("stepfunctions").create_state_machine(
+            name="iam-silent",
+            definition=definition,
+            roleArn=silent,
+            loggingConfiguration=logging_on,
+        )
+    error = denied.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert error["Message"] == (
+        "The state machine IAM Role is not authorized to access the Log Destination"
+    )
+    delivering = _role(
+        aws,
+        "iam-sfn-logs",
+        {"Effect": "Allow", "Action": list(side_effects.LOG_DELIVERY_ACTIONS), "Resource": "*"},
+    )
+    aws.client("stepfunctions").create_state_machine(
+        name="iam-logs", definition=definition, roleArn=delivering, loggingConfiguration=logging_on
+    )

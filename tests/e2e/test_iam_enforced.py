@@ -43,6 +43,7 @@ CASES = [
     Case("-prepare", "CreateTaggedAccessPointsOnStudioVolumes", "elasticfilesystem:CreateAccessPoint", "restore"),
     Case("-workflow", "StartOwnDataSyncTasks", "datasync:StartTaskExecution", "restore"),
     Case("-datasync-efs", "MountStudioVolumes", "elasticfilesystem:ClientMount", "restore"),
+    Case("-stream", "ReadRegistryStream", "dynamodb:", "restore", restore_fails=False),
     Case("-stream", "StartRestores", "states:StartExecution", "restore", restore_fails=False),
     Case("-event", "ReadWriteRegistry", "dynamodb:", "restore", restore_fails=False),
     Case("-finalize", "ReadWriteRegistry", "dynamodb:", "restore", restore_fails=False),
