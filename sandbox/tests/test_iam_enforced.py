@@ -272,3 +272,40 @@ def test_a_state_machine_logging_needs_its_role_to_deliver_logs(
     aws.client("stepfunctions").create_state_machine(
         name="iam-logs", definition=definition, roleArn=delivering, loggingConfiguration=logging_on
     )
+
+
+def test_a_step_functions_target_starts_only_with_a_role_that_allows_it(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    sfn = aws.client("stepfunctions")
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    machine = sfn.create_state_machine(
+        name="iam-target", definition=definition, roleArn=aws.role()
+    )["stateMachineArn"]
+    may_start = _role(
+        aws,
+        "iam-rule-starts",
+        {"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine},
+    )
+    may_not = _role(aws, "iam-rule-cannot", {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"})
+    dlq_url, dlq_arn = aws.queue("iam-rule-dlq")
+    events = aws.client("events")
+    for name, role, source in (("iam-no", may_not, "iam-no"), ("iam-yes", may_start, "iam-yes")):
+        events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+        events.put_targets(
+            Rule=name,
+            Targets=[
+                {"Id": "t", "Arn": machine, "RoleArn": role, "DeadLetterConfig": {"Arn": dlq_arn}}
+            ],
+        )
+
+    events.put_events(Entries=[{"Source": "iam-no", "DetailType": "x", "Detail": "{}"}])
+    refused = aws.drain(dlq_url, 1, timeout=15)
+    assert refused, "the refused event did not reach the dead-letter queue"
+    attributes = refused[0]["MessageAttributes"]
+    assert attributes["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
+    assert "states:StartExecution" in attributes["ERROR_MESSAGE"]["StringValue"]
+    assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
+
+    events.put_events(Entries=[{"Source": "iam-yes", "DetailType": "x", "Detail": "{}"}])
+    assert wait_for(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
