@@ -118,8 +118,9 @@ def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
 
 
 def _authorize_target_role(target: dict[str, Any], state_machine_arn: str) -> None:
-    """EventBridge starts an execution with the target's role ("Permissions for
-    EventBridge targets": the role must allow states:StartExecution)."""
+    """EventBridge starts an execution with the target's role, which must allow
+    states:StartExecution ("IAM roles for sending events to targets in Amazon EventBridge",
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-iam-roles.html)."""
     if not iam.enforcing():
         return
     role = str(target.get("RoleArn") or "")
