@@ -309,3 +309,30 @@ def test_a_step_functions_target_starts_only_with_a_role_that_allows_it(
 
     events.put_events(Entries=[{"Source": "iam-yes", "DetailType": "x", "Detail": "{}"}])
     assert wait_for(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
+
+
+def test_a_transaction_needs_each_items_action(sandbox: Sandbox, aws: SandboxClients) -> None:
+    table = _table(aws, "iam-transact")
+    put_only = _role(
+        aws,
+        "iam-transact-put",
+        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table},
+    )
+    items = [
+        {"Put": {"TableName": "iam-transact", "Item": {"id": {"S": "a"}}}},
+        {"ConditionCheck": {"TableName": "iam-transact", "Key": {"id": {"S": "b"}},
+                            "ConditionExpression": "attribute_not_exists(id)"}},
+    ]  # fmt: skip
+    with pytest.raises(ClientError) as denied:
+        _as(sandbox, put_only, "dynamodb").transact_write_items(TransactItems=items)
+    assert f"perform: dynamodb:ConditionCheckItem on resource: {table}" in str(denied.value)
+    both = _role(
+        aws,
+        "iam-transact-both",
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+            "Resource": table,
+        },
+    )
+    _as(sandbox, both, "dynamodb").transact_write_items(TransactItems=items)

@@ -257,3 +257,22 @@ def test_wildcard_only_actions_have_no_resource_and_renamed_operations_map() -> 
     assert reference.resources(queue, {"QueueUrl": url}, "aws", "us-east-1", ACCOUNT) == [
         f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq"
     ]
+
+
+def test_a_transaction_is_authorized_as_its_items_actions() -> None:
+    params = {
+        "TransactItems": [
+            {"Put": {"TableName": "registry", "Item": {}}},
+            {"ConditionCheck": {"TableName": "other", "Key": {}}},
+        ]
+    }
+    pairs = reference.multi_table_actions("TransactWriteItems", params, "aws", "us-east-1", ACCOUNT)
+    assert pairs == [
+        ("dynamodb:PutItem", TABLE),
+        ("dynamodb:ConditionCheckItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/other"),
+    ]
+    batch = {"RequestItems": {"registry": {"Keys": []}}}
+    assert reference.multi_table_actions("BatchGetItem", batch, "aws", "us-east-1", ACCOUNT) == [
+        ("dynamodb:BatchGetItem", TABLE)
+    ]
+    assert reference.multi_table_actions("GetItem", {}, "aws", "us-east-1", ACCOUNT) is None

@@ -239,9 +239,17 @@ def check_request(response: Any, resource: str) -> None:
     if not operation or (prefix, operation) == ("sts", "GetCallerIdentity"):
         return  # GetCallerIdentity needs no permission ("GetCallerIdentity", STS API)
     params = _params(response)
+    partition = principal.role_arn.split(":")[1]
+    if prefix == "dynamodb":
+        pairs = reference.multi_table_actions(
+            operation, params, partition, region, principal.account_id
+        )
+        if pairs is not None:
+            for item_action, table in pairs:
+                authorize(principal, item_action, [table], {}, params, region)
+            return
     action = reference.action_name(prefix, operation)
     info = reference.lookup(action)
-    partition = principal.role_arn.split(":")[1]
     context: dict[str, list[str]] = {}
     if prefix == "s3":
         arns = [resource] if resource and resource != "*" else []

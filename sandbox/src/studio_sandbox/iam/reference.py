@@ -182,3 +182,43 @@ def resources(
 
 def resource_type_of(info: ActionInfo, arn: str) -> ResourceType | None:
     return next((t for t in info.resource_types if t.regex.match(arn)), None)
+
+
+_TRANSACT_ACTIONS = {
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "Get": "dynamodb:GetItem",
+}
+
+
+def multi_table_actions(
+    operation: str, params: Mapping[str, Any], partition: str, region: str, account: str
+) -> list[tuple[str, str]] | None:
+    """(action, table ARN) pairs of a DynamoDB request that names several tables, else None.
+
+    A transaction is authorized as its items' own actions, each on its table ("Using IAM
+    with DynamoDB transactions",
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html);
+    BatchGetItem and BatchWriteItem on every table of `RequestItems`.
+    """
+    prefix = f"arn:{partition}:dynamodb:{region}:{account}:table/"
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        pairs: list[tuple[str, str]] = []
+        for item in params.get("TransactItems") or []:
+            for kind, body in dict(item).items():
+                table = str(dict(body).get("TableName", ""))
+                if kind in _TRANSACT_ACTIONS and table:
+                    pairs.append((_TRANSACT_ACTIONS[kind], _table_arn(prefix, table)))
+        return pairs
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        action = f"dynamodb:{operation}"
+        return [
+            (action, _table_arn(prefix, str(t))) for t in dict(params.get("RequestItems") or {})
+        ]
+    return None
+
+
+def _table_arn(prefix: str, table: str) -> str:
+    return table if table.startswith("arn:") else prefix + table
