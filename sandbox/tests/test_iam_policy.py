@@ -276,3 +276,26 @@ def test_a_transaction_is_authorized_as_its_items_actions() -> None:
         ("dynamodb:BatchGetItem", TABLE)
     ]
     assert reference.multi_table_actions("GetItem", {}, "aws", "us-east-1", ACCOUNT) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "enforced"), [(None, False), ("off", False), ("enforce", True), ("ON", True)]
+)
+def test_the_mode_switch_reads_sandbox_iam(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, enforced: bool
+) -> None:
+    from studio_sandbox import iam
+
+    if value is None:
+        monkeypatch.delenv(iam.MODE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(iam.MODE_ENV, value)
+    assert iam.mode_from_environment() is enforced
+
+
+def test_a_mistyped_mode_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio_sandbox import iam
+
+    monkeypatch.setenv(iam.MODE_ENV, "enforcing")
+    with pytest.raises(ValueError, match="SANDBOX_IAM"):
+        iam.mode_from_environment()
