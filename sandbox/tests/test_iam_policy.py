@@ -299,3 +299,15 @@ def test_a_mistyped_mode_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(iam.MODE_ENV, "enforcing")
     with pytest.raises(ValueError, match="SANDBOX_IAM"):
         iam.mode_from_environment()
+
+
+def test_a_qualified_function_arn_is_its_own_resource() -> None:
+    invoke = reference.lookup("lambda:InvokeFunction")
+    assert invoke is not None
+    qualified = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:prepare:$LATEST"
+    assert reference.resources(
+        invoke, {"FunctionName": qualified}, "aws", "us-east-1", ACCOUNT
+    ) == [qualified]
+    assert reference.resources(
+        invoke, {"FunctionName": "prepare"}, "aws", "us-east-1", ACCOUNT
+    ) == [f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:prepare"]

@@ -89,7 +89,9 @@ def _arn_regex(arn_format: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
             last = index == len(parts) - 2 and parts[-1] == ""
             # a trailing object name or path may hold slashes, nothing else may
             wide = last and ("Object" in part or "Path" in part or "RoleName" in part)
-            pattern += f"(?P<v{index // 2}>{'.+' if wide else '[^/:]+'})"
+            # a function ARN may carry its qualifier (function:name:alias), as AWS authorizes it
+            segment = "[^/]+" if part == "FunctionName" else "[^/:]+"
+            pattern += f"(?P<v{index // 2}>{'.+' if wide else segment})"
     return re.compile(pattern + "$"), names
 
 
