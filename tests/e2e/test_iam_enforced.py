@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 import pytest
 from studio_sandbox import iam
+from studio_sandbox.datasync import models as datasync_models
 from studio_sandbox.harness.scenario import TERMINAL_STATUSES, wait_for_schedule_run
 from studio_sandbox.iam import enforce
 
@@ -31,7 +32,7 @@ class Case:
     role_suffix: str  # the module role whose inline policy loses the statement
     sid: str
     action: str  # what the refused call must name
-    scenario: str  # "restore" or "backup"
+    scenario: str  # "restore", "failing_restore", "backup" or "from_backup"
     restore_fails: bool = True  # the restore ends FAILED (else: it never succeeds)
 
 
@@ -46,7 +47,7 @@ CASES = [
     Case("-stream", "ReadRegistryStream", "dynamodb:", "restore", restore_fails=False),
     Case("-stream", "StartRestores", "states:StartExecution", "restore", restore_fails=False),
     Case("-event", "ReadWriteRegistry", "dynamodb:", "restore", restore_fails=False),
-    Case("-finalize", "ReadWriteRegistry", "dynamodb:", "restore", restore_fails=False),
+    Case("-finalize", "NotifyFailures", "sns:Publish", "failing_restore"),
     Case("-datasync-s3", "ReadWriteHomeBackups", "s3:PutObject", "backup"),
     Case("-prepare", "ListBackupVersions", "s3:ListBucketVersions", "from_backup"),
     Case("-datasync-s3", "ReadRestoreManifests", "s3:GetObject", "from_backup"),
@@ -156,6 +157,24 @@ def _restore_scenario(
         assert case.action in str(finished.get("reason", "")), finished
 
 
+def _failing_restore_scenario(
+    deployed: Deployed, unique: Callable[[str], str], case: Case, role: str
+) -> None:
+    """A transfer that fails: finalize records it, then cannot tell anyone."""
+    domain = unique("iamnotify")
+    seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "lea")
+    datasync_models.faults.error = ("InternalError", "the sandbox lost the disk")
+    seen = len(enforce.denials())
+    with without_statement(deployed, role, case.sid):
+        deployed.studio.delete(seeded.domain_id, "user", "lea")
+        deployed.studio.create(seeded.domain_id, "user", "lea")
+        deployed.studio.open_app(seeded.domain_id, "user", "lea")
+        _wait_for_denial(seen, role, case.action)
+        item = deployed.registry.wait_for_restore(domain, "user", "lea", 2, 120)
+    assert item["status"] == "FAILED", item
+    _settle(deployed, domain, "user", "lea")
+
+
 def _backup_scenario(
     deployed: Deployed, unique: Callable[[str], str], case: Case, role: str
 ) -> None:
@@ -208,5 +227,6 @@ def test_each_statement_is_needed(
         "restore": _restore_scenario,
         "backup": _backup_scenario,
         "from_backup": _from_backup_scenario,
+        "failing_restore": _failing_restore_scenario,
     }[case.scenario]
     scenario(deployed, unique, case, role)
