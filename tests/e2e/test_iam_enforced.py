@@ -114,10 +114,15 @@ def _wait_for_denial(seen: int, role: str, action: str, timeout: float = 120) ->
 def _settle(deployed: Deployed, domain: str, kind: str, name: str) -> None:
     """With the statement back, a retried restore may still run: let it end, then nothing
     of it may be left."""
-    deadline = time.monotonic() + 60
+    appear = (
+        time.monotonic() + 15
+    )  # a delayed restore (stream read again) starts by then
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         items = deployed.registry.restores(domain, kind, name)
-        if all(i.get("status") in TERMINAL_STATUSES for i in items):
+        if (items or time.monotonic() > appear) and all(
+            i.get("status") in TERMINAL_STATUSES for i in items
+        ):
             break
         time.sleep(1)
     assert deployed.leftovers(timeout=60) == {
