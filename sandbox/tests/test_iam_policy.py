@@ -311,3 +311,14 @@ def test_a_qualified_function_arn_is_its_own_resource() -> None:
     assert reference.resources(
         invoke, {"FunctionName": "prepare"}, "aws", "us-east-1", ACCOUNT
     ) == [f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:prepare"]
+
+
+def test_a_resource_policy_deny_naming_the_account_applies_to_its_roles() -> None:
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq"
+    account_deny = doc(
+        deny("sqs:SendMessage", queue, Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"})
+    )
+    identity = [doc(allow("sqs:SendMessage", queue))]
+    assert decide(identity, "sqs:SendMessage", queue, resource_policy=account_deny) is (
+        Decision.EXPLICIT_DENY
+    )

@@ -281,7 +281,13 @@ def evaluate(
         if resource_policy is not None:
             account_arns = (f"arn:aws:iam::{account_id}:root", account_id)
             for statement in resource_policy.statements:
-                if statement_applies(statement, action, resource, context, principal_arns):
+                # a Deny naming the account applies to every principal in it
+                names = (
+                    (*principal_arns, *account_arns)
+                    if statement.effect == "Deny"
+                    else (principal_arns)
+                )
+                if statement_applies(statement, action, resource, context, names):
                     if statement.effect == "Deny":
                         return Result(Decision.EXPLICIT_DENY, "resource-based", [statement.sid])
                     resource_allows = True
