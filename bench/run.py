@@ -169,7 +169,7 @@ def _deployed(results: Results, data_dir: Path, args: Any, parts: list[str]) -> 
     from bench import deploy, probes, restores
 
     probes.install()
-    with Sandbox(port=0, data_dir=data_dir / "deployed") as sandbox:
+    with Sandbox(port=0, data_dir=data_dir / "deployed", iam_enforced=True) as sandbox:
         # The deploy rows only when asked for: other parts just need the module applied.
         deploy_results = results if "deploy" in parts else Results()
         env = deploy.run(

@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     from bench import probes
 
     probes.install()
-    with Sandbox(port=0, data_dir=Path(argv[0])) as sandbox:
+    with Sandbox(port=0, data_dir=Path(argv[0]), iam_enforced=True) as sandbox:
         print(sandbox.endpoint_url, flush=True)
         sys.stdin.read()  # until the parent closes our stdin
     return 0

@@ -149,7 +149,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """The sandbox of the e2e package."""
     for name in ("werkzeug", "moto"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    with Sandbox(port=0, data_dir=tmp_path_factory.mktemp("e2e-sandbox")) as running:
+    with Sandbox(
+        port=0, data_dir=tmp_path_factory.mktemp("e2e-sandbox"), iam_enforced=True
+    ) as running:
         yield running
     faults.clear()
     faults.set_wait_scale(1.0)

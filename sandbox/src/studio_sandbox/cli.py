@@ -186,6 +186,12 @@ def build_parser(prog: str = "studio-recovery-sandbox") -> argparse.ArgumentPars
             cmd.add_argument(
                 "--foreground", action="store_true", help="serve in this process until interrupted"
             )
+            cmd.add_argument(
+                "--iam",
+                choices=("enforce", "off"),
+                default=None,
+                help="authorize every role session's call (default $SANDBOX_IAM, else off)",
+            )
         if name == "down":
             cmd.add_argument("--keep", action="store_true", help="keep the data directory")
     return parser
@@ -196,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data_dir = (args.data_dir or state.default_data_dir()).resolve()
     if args.command == "up":
+        if args.iam:  # read by Sandbox(), here or in the background process `up` starts
+            os.environ["SANDBOX_IAM"] = args.iam
         return up(args.port, data_dir, args.foreground)
     if args.command == "down":
         return down(data_dir, args.keep)

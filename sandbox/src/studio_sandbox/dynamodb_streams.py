@@ -32,6 +32,7 @@ from moto.dynamodb.models.table import StreamRecord, StreamShard
 from moto.events.models import EventPattern
 
 from studio_sandbox import delivery
+from studio_sandbox.iam import lambda_sources
 from studio_sandbox.lambda_runtime import runtime as lambda_runtime
 from studio_sandbox.server import state
 
@@ -186,6 +187,9 @@ class StreamPoller:
         if batch is None:
             return False
         fn = lambda_backends[self.account_id][self.region].get_function(self.esm.function_arn)
+        stream = str(self.esm.event_source_arn)
+        if not lambda_sources.may_read_stream(str(fn.role), fn.function_name, stream):
+            return False  # the execution role cannot read the stream (studio_sandbox.iam)
         result = runtime.invoke_sync(fn, {"Records": batch.records})
         failed_from = self._failed_from(batch, result)
         if failed_from is None:

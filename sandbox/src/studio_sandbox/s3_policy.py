@@ -148,7 +148,13 @@ def _as_statements(value: Any) -> list[dict[str, Any]]:
 def _get_permission(self: Any, action: str, resource: str) -> Any:
     if self.policy is None:
         return PermissionResult.NEUTRAL
-    return evaluate(json.loads(self.policy.decode()), action, resource, request_context())
+    result = evaluate(json.loads(self.policy.decode()), action, resource, request_context())
+    if result == PermissionResult.DENIED:
+        # S3 answers AccessDenied with IAM's wording, not moto's bare 403 (studio_sandbox.iam)
+        from studio_sandbox.iam import enforce
+
+        enforce.deny_by_bucket_policy(getattr(_request, "headers", None) or {}, action, resource)
+    return result
 
 
 def _setup_class(

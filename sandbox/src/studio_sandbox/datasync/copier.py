@@ -116,8 +116,20 @@ class Runner:
                 execution.status = final
                 execution.done_event.set()
 
+    def _authorize_location_roles(self) -> None:
+        """DataSync uses the locations' roles (studio_sandbox.iam.datasync)."""
+        from studio_sandbox.iam import datasync as iam_datasync
+        from studio_sandbox.iam.enforce import AccessDenied
+
+        manifest = getattr(self, "manifest_config", None)
+        try:
+            iam_datasync.check_execution(self.source, self.destination, manifest)
+        except AccessDenied as denied:
+            raise ExecutionFailed("AccessDenied", denied.message) from None
+
     def _run_phases(self) -> None:
         self._enter("LAUNCHING")
+        self._authorize_location_roles()
         self._mount()
         phase_start = time.monotonic()
         self._enter("PREPARING")

@@ -28,7 +28,7 @@ from moto.core.utils import unix_time
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 
-from studio_sandbox import delivery
+from studio_sandbox import delivery, iam
 from studio_sandbox.lambda_runtime import runtime as lambda_runtime
 
 LOG = logging.getLogger(__name__)
@@ -111,9 +111,27 @@ def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
         from studio_sandbox import stepfunctions
 
         stepfunctions.install()  # no-op once the Step Functions service has been called
+        _authorize_target_role(target, arn)
         stepfunctions.backend_for(account, region).start_execution(
             arn, name=cast(str, None), execution_input=json.dumps(payload)
         )
+
+
+def _authorize_target_role(target: dict[str, Any], state_machine_arn: str) -> None:
+    """EventBridge starts an execution with the target's role, which must allow
+    states:StartExecution ("IAM roles for sending events to targets in Amazon EventBridge",
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-iam-roles.html)."""
+    if not iam.enforcing():
+        return
+    role = str(target.get("RoleArn") or "")
+    if not role:
+        raise PermissionError(f"target {state_machine_arn} has no RoleArn")
+    from studio_sandbox.iam.enforce import AccessDenied
+
+    try:
+        iam.authorize_role(role, "events", "states:StartExecution", [state_machine_arn])
+    except AccessDenied as denied:
+        raise PermissionError(denied.message) from None
 
 
 def _deliver_with_retries(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:

@@ -256,7 +256,7 @@ def run(zip_path: Path, data_dir: Path, examples_dir: Path) -> int:
     _quiet_server_logs()
     report = Report()
     report.step("Starting the sandbox")
-    with Sandbox(port=0, data_dir=data_dir) as sandbox:
+    with Sandbox(port=0, data_dir=data_dir, iam_enforced=True) as sandbox:
         endpoint = sandbox.endpoint_url
         report.line(f"AWS stand-in listening on {endpoint}")
 

@@ -38,7 +38,7 @@ from typing import IO, Any
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 
-from studio_sandbox import delivery
+from studio_sandbox import delivery, iam
 from studio_sandbox.server import state
 
 LOG = logging.getLogger(__name__)
@@ -70,12 +70,20 @@ class FunctionSpec:
     memory_mb: int
     code_sha256: str
     version: str
+    role: str = ""
 
     @property
     def pool_key(self) -> str:
         """Workers are reused only for the same code, handler and configuration."""
         config = json.dumps(
-            [self.arn, self.handler, dict(self.environment), self.code_sha256, self.memory_mb],
+            [
+                self.arn,
+                self.handler,
+                dict(self.environment),
+                self.code_sha256,
+                self.memory_mb,
+                self.role,
+            ],
             sort_keys=True,
         )
         return hashlib.sha256(config.encode()).hexdigest()
@@ -102,6 +110,7 @@ def spec_of(fn: LambdaFunction) -> FunctionSpec:
         memory_mb=int(fn.memory_size or 128),
         code_sha256=fn.code_sha_256 or "",
         version=str(fn.version),
+        role=str(fn.role or ""),
     )
 
 
@@ -164,6 +173,8 @@ class Worker:
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             }
         )
+        # With IAM enforced, the function calls as its execution role, session = its name.
+        env.update(iam.role_environment(spec.role, spec.name))
         return env
 
     def alive(self) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from studio_sandbox import faults
+from studio_sandbox import faults, iam
 from studio_sandbox.server import compat, state
 
 LOG = logging.getLogger(__name__)
@@ -119,8 +119,15 @@ class SandboxApp:
 class Sandbox:
     """One running sandbox, in this process."""
 
-    def __init__(self, port: int = state.DEFAULT_PORT, data_dir: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        port: int = state.DEFAULT_PORT,
+        data_dir: Path | str | None = None,
+        iam_enforced: bool | None = None,
+    ) -> None:
         self.requested_port = port
+        # IAM enforced on every role session's call (None: as $SANDBOX_IAM says)
+        self.iam_enforced = iam.mode_from_environment() if iam_enforced is None else iam_enforced
         self.data_dir = Path(data_dir).resolve() if data_dir else state.default_data_dir()
         self._server: Any = None
         self._pollers: Any = None
@@ -152,6 +159,8 @@ class Sandbox:
             state.configure(port=port)
             os.environ["MOTO_PORT"] = str(port)  # Step Functions tasks call back here
             self._install_extensions()
+            if self.iam_enforced:
+                iam.enable()
             LOG.info("sandbox listening on %s (data in %s)", self.endpoint_url, self.data_dir)
             return self
 
@@ -243,6 +252,7 @@ class Sandbox:
             if self._pollers is not None:
                 self._pollers.stop()
                 self._pollers = None
+            iam.disable()
             lambda_runtime.uninstall()
             eventbridge_targets.uninstall()
             stepfunctions.uninstall()
@@ -290,3 +300,7 @@ def prepare_service(service: str) -> None:
         from studio_sandbox import stepfunctions
 
         stepfunctions.install()
+        if iam.enforcing():
+            from studio_sandbox.iam import stepfunctions as iam_stepfunctions
+
+            iam_stepfunctions.install()

@@ -190,7 +190,7 @@ def environment(data_dir: Path, zip_path: Path, examples_dir: Path) -> Iterator[
     for name in ("werkzeug", "moto", "botocore", "urllib3"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     tap = EventTap()
-    with Sandbox(port=0, data_dir=data_dir) as sandbox:
+    with Sandbox(port=0, data_dir=data_dir, iam_enforced=True) as sandbox:
         endpoint = sandbox.endpoint_url
         try:
             tf, _ = apply_module_with(
