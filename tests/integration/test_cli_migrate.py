@@ -331,7 +331,9 @@ def test_two_thousand_pairs_dry_run_in_seconds(
     elapsed = time.perf_counter() - started
     assert result.code == ExitCode.OK, result.err
     assert result.json()["summary"]["waiting"] == PAIRS
-    print(f"\n{PAIRS} pairs: dry run in {elapsed:.1f} s")  # the measured number (-s shows it)
+    print(
+        f"\n{PAIRS} pairs: dry run in {elapsed:.1f} s"
+    )  # the measured number (-s shows it)
     assert elapsed < DRY_RUN_BUDGET_SECONDS, (
         f"{PAIRS} pairs: dry run took {elapsed:.1f} s"
     )

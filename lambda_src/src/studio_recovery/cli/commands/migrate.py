@@ -213,15 +213,20 @@ def plan(
         mapping,
         sources=sources,
         targets=targets,
-        volumes=_volumes(context, mapping.from_domain),
+        volumes=_volumes(context, sources),
         requested_at=datetime.now(UTC),
     )
 
 
-def _volumes(context: Context, domain_name: str) -> Volumes:
-    domains = [d for d in context.registry().list_domains() if d.domain_name == domain_name]
-    retained = {d.efs_id for d in domains if d.deleted_at is not None and d.retention != "Delete"}
-    return Volumes(gone=gone_volumes(domains), retained=frozenset(retained))
+def _volumes(context: Context, sources: dict[ProfileKey, ProfileHistory]) -> Volumes:
+    """Which source volumes are gone (domain deleted with retention Delete) or retained:
+    one GetItem per domain id the sources' generations name (a Scan costs more)."""
+    registry = context.registry()
+    ids = {(g.domain_name, g.domain_id) for h in sources.values() for g in h.generations}
+    domains = [registry.get_domain(name, domain_id) for name, domain_id in sorted(ids)]
+    known = [d for d in domains if d is not None]
+    retained = {d.efs_id for d in known if d.deleted_at is not None and d.retention != "Delete"}
+    return Volumes(gone=gone_volumes(known), retained=frozenset(retained))
 
 
 def _propose(context: Context, from_domain: str, to_domain: str) -> MigrationMap:
