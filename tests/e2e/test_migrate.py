@@ -20,6 +20,8 @@ from studio_sandbox.harness.scenario import (
     compare_restored,
     create_sso_domain,
     create_sso_user,
+    snapshot,
+    write_small_home,
 )
 
 from tests.e2e.conftest import Deployed
@@ -168,3 +170,62 @@ def _rows(output: str) -> dict[str, str]:
         if len(cells) > 3 and cells[1].isdigit():
             rows[cells[2].split()[-1]] = line
     return rows
+
+
+PAIRS = int(os.environ.get("E2E_MIGRATE_PAIRS") or 24)
+"""Pairs of the scale run: 24 in `make test` (more than the e2e module's 20 transfer
+slots); `E2E_MIGRATE_PAIRS=2000` for the measured run of issue 18."""
+
+
+def test_migrate_many_pairs_runs_to_completion(
+    deployed: Deployed, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    # Given PAIRS IAM users with a few files each, and PAIRS differently named targets
+    started = time.monotonic()
+    old, new = unique("mig-many-a"), unique("mig-many-b")
+    old_id, new_id = new_domain(deployed, old), new_domain(deployed, new)
+    sources, targets = {}, {}
+    for n in range(PAIRS):
+        deployed.studio.create(old_id, "user", f"u{n}")
+        sources[n] = deployed.studio.open_app(old_id, "user", f"u{n}")
+        write_small_home(sources[n])
+        deployed.studio.create(new_id, "user", f"p{n}")
+        targets[n] = deployed.studio.open_app(new_id, "user", f"p{n}")
+    for n in range(PAIRS):
+        deployed.registry.wait_for_generation(old, "user", f"u{n}", 1, timeout=120)
+        deployed.registry.wait_for_generation(new, "user", f"p{n}", 1, timeout=120)
+    before = {n: snapshot(home.path) for n, home in sources.items()}
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("".join(f"profile,u{n},profile,p{n}\n" for n in range(PAIRS)))
+    command = [
+        "migrate",
+        "--from-domain",
+        old,
+        "--to-domain",
+        new,
+        "--map",
+        str(mapping),
+    ]
+    set_up = time.monotonic() - started
+
+    # When the admin dry-runs it, then runs it
+    clock = time.monotonic()
+    code, output = deployed.admin(*command, "--dry-run", "--json")
+    dry_run = time.monotonic() - clock
+    assert code == 0, output
+    clock = time.monotonic()
+    code, output = deployed.admin(*command, "--poll-seconds", "1")
+    run = time.monotonic() - clock
+
+    # Then every pair is done once, every file in its target
+    assert code == 0, output
+    assert f"{PAIRS} pairs: {PAIRS} done, 0 running, 0 waiting, 0 failed" in output
+    for n, home in targets.items():
+        assert compare_restored(before[n], home) == [], n
+        copies = deployed.registry.restores(new, "user", f"p{n}")
+        assert [c["status"] for c in copies] == ["SUCCEEDED"], (n, copies)
+    print(  # the measured numbers (pytest -s shows them)
+        f"\nmigrate {PAIRS} pairs: set-up {set_up:.0f} s, dry run {dry_run:.1f} s, "
+        f"run {run:.0f} s",
+        flush=True,
+    )

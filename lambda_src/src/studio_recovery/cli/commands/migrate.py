@@ -22,8 +22,7 @@ from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import NotFound, UsageError
 from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.dal.registry.migrations import MigrationRepository
-from studio_recovery.logic.backups import gone_volumes
-from studio_recovery.logic.migration import PairPlan, Volumes, plan_migration
+from studio_recovery.logic.migration import PairPlan, plan_migration
 from studio_recovery.logic.migration_map import (
     MATCH_RULES,
     MapRow,
@@ -213,20 +212,9 @@ def plan(
         mapping,
         sources=sources,
         targets=targets,
-        volumes=_volumes(context, sources),
+        volumes=migrate_run.source_volumes(context, sources),
         requested_at=datetime.now(UTC),
     )
-
-
-def _volumes(context: Context, sources: dict[ProfileKey, ProfileHistory]) -> Volumes:
-    """Which source volumes are gone (domain deleted with retention Delete) or retained:
-    one GetItem per domain id the sources' generations name (a Scan costs more)."""
-    registry = context.registry()
-    ids = {(g.domain_name, g.domain_id) for h in sources.values() for g in h.generations}
-    domains = [registry.get_domain(name, domain_id) for name, domain_id in sorted(ids)]
-    known = [d for d in domains if d is not None]
-    retained = {d.efs_id for d in known if d.deleted_at is not None and d.retention != "Delete"}
-    return Volumes(gone=gone_volumes(known), retained=frozenset(retained))
 
 
 def _propose(context: Context, from_domain: str, to_domain: str) -> MigrationMap:

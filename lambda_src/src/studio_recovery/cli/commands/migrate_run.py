@@ -16,17 +16,27 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from studio_recovery.cli.commands import migrate_view
 from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import UsageError
 from studio_recovery.dal.registry.migrations import MigrationRepository
-from studio_recovery.logic.migration import Action, PairPlan, copy_request, progress_line
+from studio_recovery.logic.backups import gone_volumes
+from studio_recovery.logic.migration import (
+    Action,
+    PairPlan,
+    Volumes,
+    copy_request,
+    plan_pair,
+    progress_line,
+)
 from studio_recovery.logic.migration_map import MapRow, MigrationMap
 from studio_recovery.logic.restore_start import start_restore
+from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.migration import MigrationPair, MigrationRecord
+from studio_recovery.models.registry import ProfileKey
 from studio_recovery.models.restore import RestoreItem
 
 INTERRUPTED = 130
@@ -129,26 +139,55 @@ def _follow(context: Context, state: dict[int, PairPlan], migration_id: str) -> 
 
 
 def _start(context: Context, plan: PairPlan, migration_id: str) -> PairPlan:
-    """Register and start one pair; any error fails this pair only."""
-    if plan.start is None or plan.source is None or plan.target is None:
+    """Plan the pair again, register and start it; any error fails this pair only."""
+    if plan.source is None or plan.target is None:
         return _failed(plan, "nothing to start")
     restores = context.restores()
     now = datetime.now(UTC)
+    row = MapRow(plan.line, plan.source, plan.target)
     try:
-        row = MapRow(plan.line, plan.source, plan.target)
-        if not restores.put_copy_request(
-            copy_request(row, now, migration_id), replace_pending=False
-        ):
-            existing = restores.get_copy(plan.target)
-            if existing is None or existing.source != plan.source:
+        current = _replan(context, row, now, migration_id)
+        if current.action is not Action.COPY_NOW or current.start is None:
+            return current
+        request = copy_request(row, now, migration_id)
+        if not restores.put_copy_request(request, replace_pending=False):
+            existing = restores.get_copy(row.target)
+            if existing is None or existing.source != row.source:
                 return _failed(plan, "another copy became pending on the target meanwhile")
-        result = start_restore(plan.start, restores, context.workflow(), now)
+        result = start_restore(current.start, restores, context.workflow(), now)
         if not result.started:
-            restores.mark_copy_started(plan.target, result.restore_id)
+            restores.mark_copy_started(row.target, result.restore_id)
     except Exception as exc:  # one pair's failure never stops the others
         return _failed(plan, f"could not start: {type(exc).__name__}: {exc}")
     return dataclasses.replace(
-        plan, action=Action.RUNNING, detail=result.restore_id, restore_id=result.restore_id
+        current, action=Action.RUNNING, detail=result.restore_id, restore_id=result.restore_id
+    )
+
+
+def source_volumes(context: Context, sources: Mapping[ProfileKey, ProfileHistory]) -> Volumes:
+    """Which source volumes are gone (domain deleted with retention Delete) or retained:
+    one GetItem per domain id the sources' generations name (a Scan costs more)."""
+    registry = context.registry()
+    ids = {(g.domain_name, g.domain_id) for h in sources.values() for g in h.generations}
+    domains = [registry.get_domain(name, domain_id) for name, domain_id in sorted(ids)]
+    known = [d for d in domains if d is not None]
+    retained = {d.efs_id for d in known if d.deleted_at is not None and d.retention != "Delete"}
+    return Volumes(gone=gone_volumes(known), retained=frozenset(retained))
+
+
+def _replan(context: Context, row: MapRow, now: datetime, migration_id: str) -> PairPlan:
+    """The pair planned again from both partitions as they are now (two Queries): the
+    plan may be hours old (the target recreated, or the copy started by the stream
+    Lambda since)."""
+    registry = context.registry()
+    source = registry.read_history(row.source)
+    return plan_pair(
+        row,
+        source=source,
+        target=registry.read_history(row.target),
+        volumes=source_volumes(context, {row.source: source}),
+        requested_at=now,
+        migration_id=migration_id,
     )
 
 
