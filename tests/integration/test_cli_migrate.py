@@ -224,6 +224,11 @@ def test_a_map_with_bad_lines_starts_nothing_and_says_which(
         (["--map", "/nonexistent/map.csv"], "cannot read --map /nonexistent/map.csv"),
         ([], "--map FILE, or --match"),
         (
+            ["--map", "m.csv", "--write-map", "out.csv"],
+            "--write-map writes the map --match",
+        ),
+        (["--map", "m.csv", "--migration-id", "mig-0123456789ab"], "add --status"),
+        (
             ["--match", "--identity-template", "{first}@x"],
             "the identity template uses {first}",
         ),

@@ -142,6 +142,10 @@ def _migration_id(value: str) -> str:
 
 def run(context: Context) -> int:
     args = context.args
+    if args.write_map is not None and not args.match:
+        raise UsageError("--write-map writes the map --match proposes: add --match")
+    if args.migration_id is not None and not args.status:
+        raise UsageError("--migration-id names the migration --status shows: add --status")
     if args.status:
         return _status(context)
     domains = _domains(args)
