@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     CONFLICT = 6
     RESTORE_FAILED = 7
     CHECK_FAILED = 8
+    INCOMPLETE = 9
 
 
 _MEANINGS: dict[ExitCode, str] = {
@@ -27,8 +28,11 @@ _MEANINGS: dict[ExitCode, str] = {
     ExitCode.ACCESS_DENIED: "access denied or no credentials; the message names the IAM action",
     ExitCode.UNREACHABLE: "the endpoint cannot be reached",
     ExitCode.CONFLICT: "conflict, e.g. a copy to that target is already pending (see --force)",
-    ExitCode.RESTORE_FAILED: "the restore waited on with --wait did not succeed",
+    ExitCode.RESTORE_FAILED: (
+        "the restore waited on with --wait did not succeed; migrate: a pair failed or was refused"
+    ),
     ExitCode.CHECK_FAILED: "doctor: at least one check failed",
+    ExitCode.INCOMPLETE: "migrate: no pair failed, but some are not finished yet (run it again)",
 }
 
 

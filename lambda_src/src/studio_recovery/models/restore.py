@@ -410,6 +410,10 @@ class CopyRequest(_Model):
     source_generation: int | None = Field(default=None, ge=1)
     requested_at: UtcDateTime
     requested_by: str | None = None
+    restore_id: str | None = None
+    """Set when the copy was started (`RestoreRepository.mark_copy_started`)."""
+    migration_id: str | None = None
+    """The `migrate` run that registered this copy (None for `copy`)."""
 
     @property
     def source(self) -> ProfileKey:

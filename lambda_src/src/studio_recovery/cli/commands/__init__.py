@@ -12,6 +12,7 @@ from studio_recovery.cli.commands import (
     doctor,
     efs,
     history,
+    migrate,
     replication,
     restore,
     seed,
@@ -23,6 +24,7 @@ Register = Callable[[Any, list[argparse.ArgumentParser]], None]
 COMMANDS: tuple[Register, ...] = (
     replication.register,
     copy.register,
+    migrate.register,
     efs.register,
     status.register,
     history.register,
