@@ -26,11 +26,22 @@ PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
 
 # Both distributions, editable: the product (lambda_src: studio_recovery) and the offline
 # sandbox (sandbox: studio_sandbox). Their dependencies come pinned from the lock.
+# The lock is installed by uv (pinned, itself installed from PyPI into the venv by pip):
+# ~15 s instead of ~2 min with pip on 2 cores. Should uv be unavailable, pip installs the
+# same lock (set USE_UV=0 to go straight to pip).
+UV_VERSION := 0.13.9
+USE_UV ?= 1
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+UV := $(VENV)/bin/uv pip install --quiet --python $(PY)
 $(VENV)/.installed: requirements/dev.lock lambda_src/pyproject.toml sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e lambda_src
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e sandbox
+	if [ "$(USE_UV)" = 1 ] && $(PIP) uv==$(UV_VERSION) 2>/dev/null \
+	  && $(UV) -r requirements/dev.lock; then \
+	  $(UV) --no-deps --no-build-isolation -e lambda_src -e sandbox; \
+	else \
+	  $(PIP) -r requirements/dev.lock; \
+	  $(PIP) --no-deps --no-build-isolation -e lambda_src -e sandbox; \
+	fi
 	touch $@
 
 .PHONY: venv
