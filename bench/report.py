@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-Direction = Literal["higher", "lower", "max"]
+Direction = Literal["higher", "lower", "max", "min"]
 GOAL_MISSED = "GOAL MISSED"
 
 
 @dataclass(frozen=True)
 class Goal:
-    """A target for one row: `ratio >= value` (higher), `ours <= value` (max)."""
+    """A target for one row: `ratio >= value` (higher), `ours <= value` (max),
+    `ours >= value` (min)."""
 
     direction: Direction
     value: float
@@ -35,7 +36,7 @@ class Goal:
         figure = row.ratio if self.direction == "higher" else row.ours
         if figure is None or (isinstance(figure, float) and math.isnan(figure)):
             return None
-        if self.direction == "higher":
+        if self.direction in ("higher", "min"):
             return figure >= self.value
         return figure <= self.value
 

@@ -161,6 +161,26 @@ def _seeding(results: Results, data_dir: Path, quick: bool) -> None:
     )
     with sandbox_process(data_dir / "seeding") as endpoint:
         seeding.run(results, endpoint, plan, log)
+        _part(
+            results,
+            "seeding-throttled",
+            lambda: _throttled(results, endpoint, plan, seeding),
+        )
+
+
+def _throttled(results: Results, endpoint: str, plan: Any, seeding: Any) -> None:
+    from bench import throttled_seeding
+
+    domains = seeding._sample_domains(endpoint, plan.domains)
+    throttled_seeding.run(
+        results,
+        endpoint,
+        domain_ids=domains,
+        per_domain=plan.per_domain,
+        baseline_domains=plan.baseline_domains,
+        concurrency=seeding.DEFAULT_CONCURRENCY,
+        log=log,
+    )
 
 
 def _deployed(results: Results, data_dir: Path, args: Any, parts: list[str]) -> None:

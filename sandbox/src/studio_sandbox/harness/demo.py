@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from studio_sandbox import faults
 from studio_sandbox.harness.scenario import (
     BackupBucket,
     FileRecord,
@@ -50,6 +51,10 @@ from studio_sandbox.harness.scenario import (
 from studio_sandbox.server.app import Sandbox
 
 DOMAIN = "demo"
+WAIT_SCALE = 0.05
+"""Step Functions Wait states and Retry intervals run 20x faster, as in the end-to-end
+tests: the sandbox's DataSync copies in about a second, so a 10 s poll is idle time. The
+workflow's own arithmetic is unchanged (a 10 s poll still counts 10 s to its timeout)."""
 PROFILES: tuple[tuple[Kind, str], ...] = (("user", "user1"), ("space", "space1"))
 KEPT_FILE = "data/user1.txt"
 KEPT_CONTENT = b"written by the new user1 before the restore finished\n"
@@ -269,6 +274,11 @@ def run(zip_path: Path, data_dir: Path, examples_dir: Path) -> int:
             report.fail(f"a second plan proposes {changes} changes")
         outputs = tf.outputs()
         tf_output = tf.write_outputs(data_dir / "outputs.json")
+        faults.set_wait_scale(WAIT_SCALE)
+        report.line(
+            f"Step Functions waits run {1 / WAIT_SCALE:g}x faster"
+            " (the workflow still counts them in full)"
+        )
         studio = Studio(endpoint, outputs["vpc_id"], list(outputs["subnet_ids"]))
         registry = Registry(endpoint, outputs["registry_table_name"])
 
@@ -310,6 +320,7 @@ def run(zip_path: Path, data_dir: Path, examples_dir: Path) -> int:
         _backups_scenario(report, studio, registry, endpoint, tf_output, outputs, homes)
         _print_registry(report, registry)
         report.step("Tearing the sandbox down")
+        faults.set_wait_scale(1.0)
 
     elapsed = time.monotonic() - report.started
     if report.failures:
