@@ -255,6 +255,7 @@ rewrites this page. Reproduce with:
 ```sh
 make bench            # = .venv/bin/python -m bench.run --zip build/lambda.zip
 .venv/bin/python -m bench.run --only seeding,coldstart   # parts: coldstart, seeding, deploy, restore, backup
+.venv/bin/python -m bench.run --only demo                 # fresh-clone `make demo` (~6 min, only when named)
 .venv/bin/python -m bench.run --quick                     # small sizes, ~5 min, to try the code
 ```
 
@@ -345,6 +346,10 @@ DOC_TAIL = """\
    equal reads 5 s apart, 25 s each; Lambda function: 5 s, and one at a time because the
    provider locks while it reads a `filename` zip). AWS pays these too; what a row shows
    above its floor is the sandbox's share.
+7. **Demo** (`--only demo`, not in the default run): a fresh `git clone` of the repository,
+   `make venv` then `make demo`, timed, as a newcomer runs them; the baseline installs the
+   same lock with pip (`make venv USE_UV=0`, what `make venv` did before uv) in a second
+   fresh clone. The demo's apply is the one of section 5, read from the demo's output.
 6. **Backup cost** (`--only backup`): an incremental backup of a scaled-down home on the
    sandbox (250 files of 16 KiB, 2% rewritten: what it writes) and the workflow's own cost
    per backup, then a 5 GB home with 2% of it rewritten every day priced at public

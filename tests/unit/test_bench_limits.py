@@ -8,6 +8,7 @@ import pytest
 from studio_sandbox.sagemaker.throttle import Rate
 
 from bench.apply_profile import first_start_seconds, parse_apply_log, resource_type
+from bench.demo_time import apply_seconds
 from bench.report import Goal, Row
 from bench.throttled_seeding import bound_seconds
 
@@ -55,3 +56,13 @@ def test_apply_log_gives_each_resource_its_time_slowest_first() -> None:
     ]
     assert first_start_seconds(lines) == pytest.approx(4.0)
     assert resource_type(spans[0].address) == "aws_sqs_queue"
+
+
+def test_the_demo_apply_time_is_read_from_the_demo_output() -> None:
+    output = (
+        "[   1.4s] terraform apply of the real module (examples/sandbox)\n"
+        "          163 resources\n          done in 102.0 s\n"
+        "[ 105.8s] Scenario 1\n          done in 3.0 s\n"
+    )
+    assert apply_seconds(output) == 102.0
+    assert apply_seconds("DEMO FAILED") is None
