@@ -103,14 +103,17 @@ test-integration: $(VENV)/.installed build $(TF_RC) ## pytest tests/integration:
 test-sandbox: $(VENV)/.installed build $(TF_RC) ## pytest sandbox/tests: the sandbox's own suite
 	$(PYTEST) sandbox/tests
 
+# The 30 slowest setups and tests are listed at the end: where the suite's time goes.
+DURATIONS := --durations=30
+
 .PHONY: test-e2e
 test-e2e: $(VENV)/.installed build $(TF_RC) ## pytest tests/e2e and tests/reliability: the real module on the sandbox
-	$(PYTEST) tests/e2e tests/reliability
+	$(PYTEST) $(DURATIONS) tests/e2e tests/reliability
 
 .PHONY: test-py
 test-py: $(VENV)/.installed build $(TF_RC) ## pytest: unit, integration, sandbox (2 workers), then test-e2e
-	$(PYTEST) -n 2 tests/unit tests/integration sandbox/tests
-	$(PYTEST) tests/e2e tests/reliability
+	$(PYTEST) -n 2 $(DURATIONS) tests/unit tests/integration sandbox/tests
+	$(PYTEST) $(DURATIONS) tests/e2e tests/reliability
 
 .PHONY: test
 test: lint tf-check tf-test checkov test-py ## everything CI runs
