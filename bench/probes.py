@@ -140,6 +140,8 @@ def _bench_route(environ: dict[str, Any], start_response: Any) -> Iterable[bytes
     try:
         if path == "/_bench/latency":
             PROBES.latency_ms[str(body["service"])] = float(body["ms"])
+        elif path == "/_bench/throttle":
+            reply = _throttle(body)
         elif path == "/_bench/homes":
             reply = {
                 "created": create_homes(str(body["domain_id"]), int(body["count"]))
@@ -154,6 +156,22 @@ def _bench_route(environ: dict[str, Any], start_response: Any) -> Iterable[bytes
         [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
     )
     return [data]
+
+
+def _throttle(body: dict[str, Any]) -> dict[str, Any]:
+    """`{"rates": {"Op": [per_second, burst]}}` sets the sandbox's SageMaker rate limit
+    (`{"rates": null}` lifts it); every call answers the counts since the last setting."""
+    from studio_sandbox.sagemaker import throttle
+
+    if "rates" in body:
+        rates = body["rates"]
+        throttle.configure(
+            {op: throttle.Rate(float(r[0]), float(r[1])) for op, r in rates.items()}
+            if rates
+            else None
+        )
+    limiter = throttle.LIMITER
+    return {"allowed": dict(limiter.allowed), "throttled": dict(limiter.throttled)}
 
 
 def create_homes(domain_id: str, count: int) -> int:

@@ -33,6 +33,8 @@ from bench.report import Results
 
 REPO = Path(__file__).resolve().parents[1]
 PARTS = ("coldstart", "seeding", "deploy", "restore", "backup")
+"""The default run's parts; `demo` (bench/demo_time.py, ~6 min) runs only when named."""
+ALL_PARTS = (*PARTS, "demo")
 
 
 def log(text: str) -> None:
@@ -79,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
-    unknown = sorted(set(parts) - set(PARTS))
+    unknown = sorted(set(parts) - set(ALL_PARTS))
     if unknown:
-        parser.error(f"unknown part(s) {unknown}; choose from {', '.join(PARTS)}")
+        parser.error(f"unknown part(s) {unknown}; choose from {', '.join(ALL_PARTS)}")
     _quiet()
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
@@ -120,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "seeding" in parts:
             _part(results, "seeding", lambda: _seeding(results, data_dir, args.quick))
+        if "demo" in parts:
+            from bench import demo_time
+
+            _part(results, "demo", lambda: demo_time.run(results, log))
         if {"deploy", "restore", "backup"} & set(parts):
             _part(
                 results,
@@ -130,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
     results.meta["total_seconds"] = round(time.monotonic() - started, 1)
     results.meta["load_average_at_end"] = os.getloadavg()
-    if set(parts) != set(PARTS):
+    if set(parts) != set(ALL_PARTS):
         report.keep_other_sections(results, args.out)
     results.rows.sort(key=lambda row: row.section)  # stable: parts keep their order
     print(report.render_markdown(results.rows))
@@ -161,6 +167,26 @@ def _seeding(results: Results, data_dir: Path, quick: bool) -> None:
     )
     with sandbox_process(data_dir / "seeding") as endpoint:
         seeding.run(results, endpoint, plan, log)
+        _part(
+            results,
+            "seeding-throttled",
+            lambda: _throttled(results, endpoint, plan, seeding),
+        )
+
+
+def _throttled(results: Results, endpoint: str, plan: Any, seeding: Any) -> None:
+    from bench import throttled_seeding
+
+    domains = seeding._sample_domains(endpoint, plan.domains)
+    throttled_seeding.run(
+        results,
+        endpoint,
+        domain_ids=domains,
+        per_domain=plan.per_domain,
+        baseline_domains=plan.baseline_domains,
+        concurrency=seeding.DEFAULT_CONCURRENCY,
+        log=log,
+    )
 
 
 def _deployed(results: Results, data_dir: Path, args: Any, parts: list[str]) -> None:

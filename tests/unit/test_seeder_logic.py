@@ -250,3 +250,20 @@ def test_a_failed_write_fails_the_run() -> None:
 
     with pytest.raises(TransientAwsError, match="ThrottlingException"):
         _seed(sagemaker, FailingRegistry())
+
+
+def test_user_profiles_and_spaces_are_described_alternately() -> None:
+    """SageMaker meters DescribeUserProfile and DescribeSpace apart: alternating them keeps
+    both rates in use, where users first, then spaces, would leave one idle at a time."""
+    sagemaker = FakeSageMaker()
+    sagemaker.add_domain("d-1", "demo")
+    for n in range(3):
+        sagemaker.add_profile("d-1", "user", f"u{n}", str(200001 + n))
+    sagemaker.add_profile("d-1", "space", "s0", "200010")
+    registry = FakeSeedRegistry()
+
+    report = _seed(sagemaker, registry, concurrency=1)
+
+    described = [c.split()[1] for c in sagemaker.calls if c.startswith("Describe ")]
+    assert described == ["user", "space", "user", "user"]
+    assert report["recorded"] == 4

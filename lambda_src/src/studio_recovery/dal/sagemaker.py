@@ -17,6 +17,7 @@ from botocore.endpoint import MAX_POOL_CONNECTIONS
 from botocore.exceptions import ClientError
 
 from studio_recovery.dal.aws_errors import RETRY_CONFIG, error_code, transient_aws_errors
+from studio_recovery.dal.pacing import Pacer
 from studio_recovery.models.errors import ResourceGoneError, UnresolvableProfileError
 from studio_recovery.models.registry import Kind
 from studio_recovery.models.sagemaker import DomainDescription, ProfileDescription, ProfileSummary
@@ -38,7 +39,10 @@ class SageMakerGateway:
         """`threads`: how many threads share the gateway, each with a kept-alive connection
         (botocore keeps 10; past that, each call of the extra threads opens a new one)."""
         pool = Config(max_pool_connections=max(MAX_POOL_CONNECTIONS, threads))
-        self._client = client or boto3.client("sagemaker", config=RETRY_CONFIG.merge(pool))
+        own = client or boto3.client("sagemaker", config=RETRY_CONFIG.merge(pool))
+        # Paced per operation once SageMaker throttles: the seeder's threads then go at
+        # the admitted rate instead of exhausting their retries (dal/pacing.py).
+        self._client = Pacer().attach(own)
 
     def describe_domain(self, domain_id: str) -> DomainDescription:
         """DescribeDomain: name, home EFS volume, status."""

@@ -16,6 +16,7 @@ from moto.sagemaker.exceptions import (
 from studio_sandbox import efs
 from studio_sandbox.eventbridge import cloudtrail
 from studio_sandbox.moto_ext import ServiceExtension
+from studio_sandbox.sagemaker import throttle
 from studio_sandbox.sagemaker.backend import SandboxSageMakerBackend
 from studio_sandbox.sagemaker.models import LIST_DEFAULT_PAGE
 
@@ -268,9 +269,11 @@ def patch() -> None:
     """Serve Studio resources with :class:`SandboxSageMakerBackend` (idempotent)."""
     efs.patch()
     _EXTENSION.install()
+    throttle.install()
 
 
 def unpatch() -> None:
     """Give SageMaker back to moto (and forget every sandbox domain, profile and space)."""
+    throttle.uninstall()
     _EXTENSION.uninstall()
     efs.unpatch()
