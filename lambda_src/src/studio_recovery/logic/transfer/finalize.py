@@ -1,11 +1,11 @@
-"""finalize: clean up, give the slot back, record the result, notify, follow up.
+"""finalize: clean up, give the slot back, record the result, notify, go on.
 
 Delete the task, locations and access points (already gone is fine), give the slot back,
 record the result on the item (and, for restores, on the profile row), notify on failure,
-and when a restore's source directory turned out empty, mark it so and restore from the
-next earlier generation. `finalize_stopped` does the same for an execution that ended
-without reaching Finalize: stopped by hand, timed out, or failed on its own (a Step Functions
-limit, an unhandled error; the EventBridge status-change rule).
+and start what comes next: the restore's next source, or the newer generation's restore
+that waited for this one (`logic.transfer.chain`). `finalize_stopped` does the same for an
+execution that ended without reaching Finalize: stopped by hand, timed out, or failed on its
+own (a Step Functions limit, an unhandled error; the EventBridge status-change rule).
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from studio_recovery.logic.restore_plan import plan_follow_up, plan_incomplete_source
-from studio_recovery.logic.restore_start import start_restore
+from studio_recovery.logic.transfer.chain import StepResult, after_step
 from studio_recovery.logic.transfer.cleanup import delete_and_record, resources_of
 from studio_recovery.models.restore import (
     BackupLocation,
     Endpoint,
     FinalizeInput,
-    HomeLocation,
     RestoreItem,
     RestoreOutcome,
     TransferStats,
@@ -133,42 +131,20 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
 
     # Decided only once the task, locations and slot are given back, so that nothing in
     # the execution's report can keep them from being cleaned up.
-    outcome = _follow_up(state, decide_outcome(state), services)
+    result = after_step(state, item, decide_outcome(state), services)
     if remaining:
-        outcome = outcome.model_copy(
-            update={"reason": f"{outcome.reason}; not deleted: {remaining.describe()}"}
+        left = f"; not deleted: {remaining.describe()}"
+        result = StepResult(
+            result.step.model_copy(update={"reason": result.step.reason + left}),
+            result.restore.model_copy(update={"reason": result.restore.reason + left}),
+            result.continues,
         )
-    _record(state, item, outcome, execution_arn, services)
+    _record(state, item, result, execution_arn, services)
+    outcome = result.restore
     if needs_notification(outcome) or remaining:
         _notify(state, outcome, execution_arn, services)
     what = "Backup" if isinstance(state.target, BackupLocation) else "Restore"
     logger.info(f"{what} finalized", extra=outcome.workflow_output())
-    return outcome
-
-
-def _follow_up(
-    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
-) -> RestoreOutcome:
-    """What a restore's result starts next; a backup starts nothing.
-
-    The follow-ups search the profile's EFS generations; a restore from a backup has none
-    to search (its source's volume is gone), so it starts none and says so when empty.
-    """
-    if isinstance(state.target, BackupLocation):
-        return outcome
-    if isinstance(state.source, BackupLocation):
-        if outcome.status != "SOURCE_EMPTY":
-            return outcome
-        return outcome.model_copy(
-            update={
-                "reason": f"{outcome.reason}; no earlier generation is tried after a "
-                "restore from a backup"
-            }
-        )
-    if outcome.status == "SOURCE_EMPTY":
-        return _follow_up_empty_source(state, outcome, services)
-    if outcome.status == "SUCCEEDED" and state.trigger == "auto":
-        return _follow_up_incomplete_source(state, outcome, services)
     return outcome
 
 
@@ -199,6 +175,9 @@ def finalize_stopped(
         trigger=item.trigger,
         target=item.target,
         source=item.source,
+        step=item.step,
+        head=item.head,
+        then=item.then,
         execution_arn=execution_arn,
         error=WorkflowError(Error=error_name, Cause=_stopped_cause(error_name, error, cause)),
     )
@@ -229,80 +208,22 @@ def needs_notification(outcome: RestoreOutcome) -> bool:
     return outcome.status == "SOURCE_EMPTY" and outcome.follow_up_restore_id is None
 
 
-def _follow_up_empty_source(
-    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
-) -> RestoreOutcome:
-    """Mark the empty source generation; restore from the next earlier one, if any."""
-    source, registry = state.source, services.registry
-    if not isinstance(source, HomeLocation) or registry is None:
-        return outcome
-    registry.mark_generation_empty(source.key, source.generation)
-    target = registry.get_generation(state.target.key, state.target.generation)
-    if target is None or services.workflow is None:
-        return outcome
-    plan = plan_follow_up(
-        trigger=state.trigger,
-        target=target,
-        source_generations=registry.list_generations(source.key),
-        empty_generation=source.generation,
-    )
-    if plan is None:
-        return outcome.model_copy(
-            update={"reason": f"{outcome.reason}, and no earlier generation may hold data"}
-        )
-    started = start_restore(plan, services.restores, services.workflow, services.clock())
-    return outcome.model_copy(
-        update={
-            "reason": f"{outcome.reason}; restoring from generation "
-            f"{plan.request.source.generation} instead ({started.restore_id})",
-            "follow_up_restore_id": started.restore_id,
-        }
-    )
-
-
-def _follow_up_incomplete_source(
-    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
-) -> RestoreOutcome:
-    """Also restore what the source never received when its own restore had failed."""
-    source, registry = state.source, services.registry
-    if not isinstance(source, HomeLocation) or registry is None or services.workflow is None:
-        return outcome
-    target = registry.get_generation(state.target.key, state.target.generation)
-    source_generation = registry.get_generation(source.key, source.generation)
-    if target is None or source_generation is None:
-        return outcome
-    plan = plan_incomplete_source(
-        target=target,
-        source=source_generation,
-        restores_into_source=services.restores.list_restores(source.key),
-        generations=registry.list_generations(source.key),
-    )
-    if plan is None:
-        return outcome
-    started = start_restore(plan, services.restores, services.workflow, services.clock())
-    return outcome.model_copy(
-        update={
-            "reason": f"{outcome.reason}; generation {source.generation} never received "
-            f"its own restore, so generation {plan.request.source.generation} is restored "
-            f"too ({started.restore_id})",
-            "follow_up_restore_id": started.restore_id,
-        }
-    )
-
-
 def _record(
     state: FinalizeInput,
     item: RestoreItem | None,
-    outcome: RestoreOutcome,
+    result: StepResult,
     execution_arn: str | None,
     services: TransferServices,
 ) -> None:
+    """The step's outcome on its item; the whole restore's on the profile row, unless the
+    next step started (the row points at it already)."""
     now = services.clock()
     key = state.target.key
     if item is not None:
-        services.restores.finish(key, state.restore_id, outcome, now)
-    if isinstance(state.target, BackupLocation):
+        services.restores.finish(key, state.restore_id, result.step, now)
+    if isinstance(state.target, BackupLocation) or result.continues:
         return  # a backup never changes the profile row's restore fields
+    outcome = result.restore
     services.restores.set_profile_restore(
         key,
         state.target.generation,
