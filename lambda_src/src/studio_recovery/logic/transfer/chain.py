@@ -72,7 +72,15 @@ def after_step(
     step = _never_appeared(state, outcome)
     source, registry = state.source, services.registry
     if step.status == "SOURCE_EMPTY" and isinstance(source, HomeLocation) and registry:
-        registry.mark_generation_empty(source.key, source.generation)
+        if _surely_empty(state, step):
+            registry.mark_generation_empty(source.key, source.generation)
+        else:
+            step = step.model_copy(
+                update={
+                    "reason": f"no file copied from {_describe(source)}: it is empty, or "
+                    "every path was in the new home already (an earlier step copied it)"
+                }
+            )
     newer = _newer_generation(state, services)
     if newer is not None:
         return _superseded(state, step, newer, services)
@@ -113,6 +121,15 @@ def _never_appeared(state: FinalizeInput, outcome: RestoreOutcome) -> RestoreOut
             f"(DataSync: {detail})",
         }
     )
+
+
+def _surely_empty(state: FinalizeInput, step: RestoreOutcome) -> bool:
+    """Whether a SOURCE_EMPTY step proves the source holds nothing. After an earlier step,
+    the new home has files already, so "nothing transferred" (the only counter without
+    `FilesListed`) can also mean "everything was there": then the generation is not
+    marked empty, which would hide its data from every later restore."""
+    listed = step.stats.files_at_source is not None
+    return state.step == 1 or listed or "never appeared" in step.reason
 
 
 def _newer_generation(state: FinalizeInput, services: TransferServices) -> int | None:
