@@ -183,6 +183,8 @@ def test_history_lists_generations_and_restores_oldest_first(
     assert first < second
     assert "alice-g2-0123456789ab" in result.out
     assert "SUCCEEDED" in result.out
+    row = next(line for line in lines if "alice-g2-0123456789ab" in line)
+    assert "g2" in row and "g1" in row and "1 of 1" in row  # into, from, step
 
     as_json = run_cli(
         *table_args, "history", "--domain", "demo", "--user", "alice", "--json"

@@ -141,8 +141,68 @@ def test_recreated_three_times_restores_the_latest_earlier_home_with_data(
 
     invoke(generation_record(registry_table, ALICE, 4))
 
+    # one execution: generation 2 first; generation 1 is the next step (3 is empty)
     [execution] = executions(restore_state_machine)
     assert execution["input"]["source"]["generation"] == 2
+    assert [s["generation"] for s in execution["input"]["then"]] == [1]
+    assert (execution["input"]["step"], execution["input"]["head"]) == (1, None)
+    [item] = restore_items(registry_table, ALICE)
+    assert [s["generation"] for s in item["then"]] == [1]
+
+
+def test_retried_record_carries_the_recorded_restore_on_even_if_the_plan_changed(
+    registry_table: Any,
+    restore_state_machine: str,
+    recorder: Recorder,
+    registry: RegistryRepository,
+) -> None:
+    # given a restore of generation 3 from 2 (then 1), started once
+    for uid in ("200001", "200002"):
+        recorder.create(ALICE, uid)
+        recorder.delete(ALICE)
+    recorder.create(ALICE, "200003")
+    record = generation_record(registry_table, ALICE, 3)
+    invoke(record)
+    # when generation 2 is found empty meanwhile and the record comes again
+    registry.mark_generation_empty(ALICE, 2)
+    invoke(record)
+    # then no second restore starts (a plan made now would read generation 1 first)
+    assert len(executions(restore_state_machine)) == 1
+    assert len(restore_items(registry_table, ALICE)) == 1
+
+
+def test_recreated_while_a_restore_into_its_source_runs_waits_for_it(
+    registry_table: Any,
+    restore_state_machine: str,
+    recorder: Recorder,
+) -> None:
+    # given generation 2 being restored from generation 1
+    recorder.create(ALICE, "200001")
+    recorder.delete(ALICE)
+    recorder.create(ALICE, "200002")
+    invoke(generation_record(registry_table, ALICE, 2))
+    [running] = restore_items(registry_table, ALICE)
+    # when the profile is recreated again before that restore ends
+    recorder.delete(ALICE)
+    recorder.create(ALICE, "200003")
+    result = invoke(generation_record(registry_table, ALICE, 3))
+    # then the restore into generation 3 is recorded, waiting, and nothing else starts
+    assert result == {"batchItemFailures": []}
+    assert len(executions(restore_state_machine)) == 1
+    waiting = [
+        i
+        for i in restore_items(registry_table, ALICE)
+        if i["target"]["generation"] == 3
+    ]
+    assert len(waiting) == 1, waiting
+    assert waiting[0]["waiting_for"] == running["restore_id"]
+    assert waiting[0]["status"] == "PENDING" and "execution_arn" not in waiting[0]
+    assert [waiting[0]["source"]["generation"]] + [
+        s["generation"] for s in waiting[0]["then"]
+    ] == [2, 1]
+    profile = get_item(registry_table, ALICE.pk, "PROFILE")
+    assert profile["replication_status"] == "PENDING"
+    assert running["restore_id"] in profile["replication_reason"]
 
 
 def test_retried_stream_record_does_not_start_a_second_execution(

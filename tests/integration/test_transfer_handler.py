@@ -542,7 +542,8 @@ def test_finalize_also_restores_what_a_failed_earlier_restore_never_delivered(
     world: World,
 ) -> None:
     # given alice's third home restored from her second, whose own restore from the
-    # first had failed (so the second holds only part of the first's files)
+    # first had failed (so the second holds only part of the first's files): the plan
+    # reads every earlier home, so the first is the restore's next step
     request = world.started_restore(generations=3)
     gens = world.registry.list_generations(ALICE)
     world.restores.create_restore(

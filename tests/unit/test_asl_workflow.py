@@ -192,7 +192,7 @@ def test_a_failed_restore_ends_failed_never_succeeded(
     for choice in to_success:
         rules = choice.get("And", [choice])
         statuses |= {r["StringEquals"] for r in rules if "StringEquals" in r}
-    assert statuses == {"SUCCEEDED", "SOURCE_EMPTY"}
+    assert statuses == {"SUCCEEDED", "SUPERSEDED", "SOURCE_EMPTY"}
     source_empty = next(c for c in to_success if "And" in c)
     assert {
         "Variable": "$.finalize.follow_up_restore_id",

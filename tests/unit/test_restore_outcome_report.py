@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from studio_recovery.logic.transfer import decide_outcome
 from studio_recovery.logic.transfer.finalize import needs_notification
-from studio_recovery.logic.transfer.report import check_copy
+from studio_recovery.logic.transfer.report import check_copy, transferred_paths
 from studio_recovery.models.report import MAX_LISTED
 from studio_recovery.models.restore import (
     FinalizeInput,
@@ -265,3 +265,31 @@ def test_succeeded_only_when_every_source_entry_is_accounted_for(
             assert any(path == c or path.startswith(c + "/") for c in conflicted)
     if check.missing_count:
         assert outcome.status in ("PARTIAL", "FAILED")
+
+
+def test_a_later_step_skipping_what_an_earlier_step_restored_names_no_conflict() -> (
+    None
+):
+    # given step 1 (the newer home) put /notes.txt (another size) and a file /work where
+    # the older home, read in step 2, had a directory /work with a file in it
+    step_1 = _report([_entry("/notes.txt"), _entry("/work")])
+    before = transferred_paths(step_1)
+    skipped = [
+        _entry("/notes.txt", DstMetadata=_meta(size=99)),
+        _entry("/work", "Directory", DstMetadata=_meta("Regular")),
+        _entry("/work/a.txt"),  # under the newer file: no destination entry
+        _entry("/mine.txt", DstMetadata=_meta(size=7)),  # the user's own: a conflict
+    ]
+    step_2 = _report([_entry("/old-only.txt")], skipped)
+    # when step 2's outcome is decided knowing what step 1 restored
+    outcome = decide_outcome(_state("SUCCESS"), step_2, before)
+    # then only the user's own file is a conflict, and nothing is missing
+    assert outcome.status == "SUCCEEDED"
+    check = outcome.check
+    assert check is not None and check.missing_count == 0
+    assert [(c.path, c.kind) for c in check.conflicts] == [
+        ("/mine.txt", "changed-file")
+    ]
+    # and without that knowledge the same report names all three as conflicts
+    alone = decide_outcome(_state("SUCCESS"), step_2).check
+    assert alone is not None and alone.conflict_count == 3

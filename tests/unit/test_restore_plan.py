@@ -12,22 +12,22 @@ from studio_recovery.logic.restore_plan import (
     SkipReason,
     SkipRestore,
     StartRestore,
+    build_chain,
     make_restore_id,
-    plan_follow_up,
-    plan_incomplete_source,
     plan_restore,
     skip_restore_id,
 )
 from studio_recovery.models.registry import Generation, Profile, ProfileKey
 from studio_recovery.models.restore import (
+    BackupLocation,
     CopyRequest,
     HomeLocation,
-    RestoreItem,
-    RestoreStatus,
+    RestoreRequest,
     TransferStats,
 )
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 WINDOW = timedelta(days=30)
 
 
@@ -105,7 +105,13 @@ def test_recreated_space_is_restored_too() -> None:
     assert request.source.uid == "200001"
 
 
-def test_recreated_twice_picks_the_latest_earlier_generation_with_data() -> None:
+def sources_of(request: RestoreRequest) -> list[int]:
+    return [s.generation for s in [request.source, *request.then]]
+
+
+def test_recreated_twice_reads_every_earlier_generation_with_data_newest_first() -> (
+    None
+):
     # given three earlier generations, the latest one found empty by an earlier restore
     g1 = deleted(gen(1, "200001"))
     g2 = deleted(gen(2, "200002"))
@@ -113,16 +119,67 @@ def test_recreated_twice_picks_the_latest_earlier_generation_with_data() -> None
     g4 = gen(4, "200004")
     # when planning generation 4
     request = started(plan([g1, g2, g3, g4])).request
-    # then generation 2 (not 3, which is empty; not 1, which is older) is the source
-    assert request.source.generation == 2
+    # then generation 2 is read first, then generation 1; 3 (empty) never
+    assert sources_of(request) == [2, 1]
+    assert (request.step, request.head) == (1, None)
 
 
-def test_latest_earlier_generation_is_chosen_even_when_not_the_previous_one_in_order() -> (
-    None
-):
+def test_sources_are_newest_first_whatever_order_the_history_comes_in() -> None:
     g1, g2, g3 = deleted(gen(1, "200001")), deleted(gen(2, "200002")), gen(3, "200003")
-    request = started(plan([g2, g1, g3])).request
-    assert request.source.generation == 2
+    assert sources_of(started(plan([g2, g1, g3])).request) == [2, 1]
+
+
+def test_identity_is_compared_generation_by_generation() -> None:
+    # given alice, then the name given to mallory, then back to alice
+    g1 = deleted(gen(1, "200001", sso_user_value="alice@example.com"))
+    g2 = deleted(gen(2, "200002", sso_user_value="mallory@example.com"))
+    g3 = gen(3, "200003", sso_user_value="alice@example.com")
+    # then alice's third home reads her first one only, never mallory's
+    assert sources_of(started(plan([g1, g2, g3])).request) == [1]
+    # and mallory, recreated after that, reads her own home only
+    g3_deleted = deleted(g3)
+    g4 = gen(4, "200004", sso_user_value="mallory@example.com")
+    assert sources_of(started(plan([g1, g2, g3_deleted, g4])).request) == [2]
+
+
+def test_each_generation_has_its_own_reuse_window() -> None:
+    # given a first home deleted long ago and a second one deleted yesterday
+    g1 = deleted(gen(1, "200001"))
+    g2 = gen(2, "200002", created_at=T0 + timedelta(days=100))
+    g2 = g2.model_copy(update={"deleted_at": g2.created_at + timedelta(days=1)})
+    g3 = gen(3, "200003", created_at=T0 + timedelta(days=102))
+    # then only the second is read: the first is outside the window
+    assert sources_of(started(plan([g1, g2, g3])).request) == [2]
+
+
+def test_one_directory_recorded_twice_is_read_once() -> None:
+    g1 = deleted(gen(1, "200001"))
+    g2 = deleted(gen(2, "200001"))  # the same directory recorded again
+    g3 = gen(3, "200003")
+    assert sources_of(started(plan([g1, g2, g3])).request) == [2]
+
+
+def test_gone_volume_is_read_from_its_backup_among_the_other_sources() -> None:
+    g1 = deleted(gen(1, "200001", efs_id="fs-gone", domain_id="d-gone"))
+    g2 = deleted(gen(2, "200002", efs_id="fs-gone", domain_id="d-gone"))
+    g3 = deleted(gen(3, "200003"))
+    g4 = gen(4, "200004")
+    backup = BackupLocation.of(HomeLocation.of(g1), "bucket").model_copy(
+        update={"backup_id": "alice-b20261101000000-0123456789ab", "as_of": T0}
+    )
+    request = started(
+        plan_restore(
+            profile=profile_at(g4),
+            target=g4,
+            generations=[g1, g2, g3, g4],
+            reuse_window=WINDOW,
+            gone_volumes={"fs-gone"},
+            latest_backups={1: backup},
+        )
+    ).request
+    # generation 3 from its directory, 2 passed over (no backup), 1 from its backup
+    assert sources_of(request) == [3, 1]
+    assert request.then == [backup]
 
 
 def test_recreated_domain_restores_from_the_retained_volume() -> None:
@@ -268,116 +325,27 @@ def test_copy_of_a_missing_generation_is_skipped() -> None:
     assert skipped(result).reason is SkipReason.COPY_SOURCE_UNUSABLE
 
 
-# ---------------------------------------------------------------- follow-ups
+# ------------------------------------------------------------------- chains
 
 
-def test_follow_up_after_an_empty_source_goes_one_generation_further_back() -> None:
-    g1, g2 = deleted(gen(1, "200001")), deleted(gen(2, "200002"))
-    g2_empty = g2.model_copy(update={"has_data": False})
-    g3 = gen(3, "200003")
-    follow = plan_follow_up(
-        trigger="auto",
-        target=g3,
-        source_generations=[g1, g2_empty, g3],
-        empty_generation=2,
-    )
-    assert follow is not None
-    assert follow.request.source.generation == 1
-
-
-def test_no_follow_up_when_nothing_earlier_may_hold_data() -> None:
-    g1 = deleted(gen(1, "200001")).model_copy(update={"has_data": False})
-    g2 = gen(2, "200002")
-    assert (
-        plan_follow_up(
-            trigger="auto", target=g2, source_generations=[g1, g2], empty_generation=1
-        )
-        is None
-    )
-
-
-def restore_into(
-    target: Generation, source: Generation, status: RestoreStatus, minutes: int = 0
-) -> RestoreItem:
-    return RestoreItem(
-        restore_id=f"r-{target.generation}-{source.generation}-{minutes}",
-        trigger="auto",
-        status=status,
-        source=HomeLocation.of(source),
-        target=HomeLocation.of(target),
-        started_at=target.created_at + timedelta(minutes=minutes),
-    )
-
-
-@pytest.mark.parametrize("status", ["FAILED", "PARTIAL"])
-def test_source_whose_own_restore_failed_brings_its_predecessor_too(
-    status: RestoreStatus,
-) -> None:
-    # given alice recreated twice, and the restore g1 -> g2 failed or missed files
+def test_every_step_of_a_chain_has_its_own_deterministic_id() -> None:
     g1, g2, g3 = deleted(gen(1, "200001")), deleted(gen(2, "200002")), gen(3, "200003")
-    # when g2 has been restored into g3
-    follow = plan_incomplete_source(
-        target=g3,
-        source=g2,
-        restores_into_source=[restore_into(g2, g1, status)],
-        generations=[g1, g2, g3],
+    sources = [HomeLocation.of(g2), HomeLocation.of(g1)]
+    first = build_chain("auto", target=g3, sources=sources)
+    second = build_chain(
+        "auto", target=g3, sources=sources[1:], step=2, head=first.restore_id
     )
-    # then g1, the data g2 never received, is restored into g3 as well
-    assert follow is not None
-    assert follow.request.source.generation == 1
-    assert follow.request.target.generation == 3
+    assert first == build_chain("auto", target=g3, sources=sources)
+    assert first.then == [HomeLocation.of(g1)]
+    assert second.then == []
+    assert first.restore_id != second.restore_id
+    assert second.chain_id == first.chain_id == first.restore_id
+    assert NAME_RE.fullmatch(second.restore_id)
 
 
-@pytest.mark.parametrize("status", ["SUCCEEDED", "SKIPPED", "SOURCE_EMPTY"])
-def test_source_whose_own_restore_did_not_fail_needs_nothing_more(
-    status: RestoreStatus,
-) -> None:
-    g1, g2, g3 = deleted(gen(1, "200001")), deleted(gen(2, "200002")), gen(3, "200003")
-    restores = [restore_into(g2, g1, status)]
-    assert (
-        plan_incomplete_source(
-            target=g3,
-            source=g2,
-            restores_into_source=restores,
-            generations=[g1, g2, g3],
-        )
-        is None
-    )
-
-
-def test_only_the_latest_restore_into_the_source_counts() -> None:
-    # a failed restore retried by hand with success leaves the source complete
-    g1, g2, g3 = deleted(gen(1, "200001")), deleted(gen(2, "200002")), gen(3, "200003")
-    restores = [restore_into(g2, g1, "FAILED", 0), restore_into(g2, g1, "SUCCEEDED", 5)]
-    assert (
-        plan_incomplete_source(
-            target=g3,
-            source=g2,
-            restores_into_source=restores,
-            generations=[g1, g2, g3],
-        )
-        is None
-    )
-
-
-def test_incomplete_source_never_brings_an_empty_predecessor() -> None:
-    g1 = deleted(gen(1, "200001")).model_copy(update={"has_data": False})
-    g2, g3 = deleted(gen(2, "200002")), gen(3, "200003")
-    assert (
-        plan_incomplete_source(
-            target=g3,
-            source=g2,
-            restores_into_source=[restore_into(g2, g1, "FAILED")],
-            generations=[g1, g2, g3],
-        )
-        is None
-    )
-
-
-# ------------------------------------------------------------------- names
-
-
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+def test_a_chain_needs_a_source() -> None:
+    with pytest.raises(ValueError, match="at least one source"):
+        build_chain("auto", target=gen(2, "200002"), sources=[])
 
 
 def test_restore_id_is_deterministic_readable_and_valid() -> None:

@@ -26,10 +26,13 @@ class TaskReportReader:
     def __init__(self, client: Any | None = None) -> None:
         self._client: Any = client or boto3.client("s3", config=RETRY_CONFIG)
 
-    def read(self, bucket: str, prefix: str, execution_arn: str) -> list[dict[str, Any]] | None:
-        """Every JSON document of the execution's reports; None when there is none (or
-        more than MAX_REPORT_BYTES of it, logged)."""
-        execution_id = execution_arn.rsplit("/", 1)[-1]
+    def read(
+        self, bucket: str, prefix: str, execution_arn: str | None
+    ) -> list[dict[str, Any]] | None:
+        """Every JSON document of the execution's reports (of every execution under `prefix`
+        when `execution_arn` is None); None when there is none (or more than
+        MAX_REPORT_BYTES of it, logged)."""
+        execution_id = execution_arn.rsplit("/", 1)[-1] if execution_arn else ""
         keys: list[tuple[str, int]] = []
         paginator = self._client.get_paginator("list_objects_v2")
         with transient_aws_errors("s3 list task reports"):

@@ -266,8 +266,11 @@ class Manifests(Protocol):
 class TaskReports(Protocol):
     """Reads back a task execution's DataSync task report (S3)."""
 
-    def read(self, bucket: str, prefix: str, execution_arn: str) -> list[dict[str, Any]] | None:
-        """Every JSON document of the execution's report; None when there is none."""
+    def read(
+        self, bucket: str, prefix: str, execution_arn: str | None
+    ) -> list[dict[str, Any]] | None:
+        """Every JSON document of the execution's report (of every execution under
+        `prefix` when `execution_arn` is None); None when there is none."""
         ...
 
 

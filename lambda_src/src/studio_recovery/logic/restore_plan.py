@@ -1,19 +1,22 @@
-"""Decide whether a new home directory gets an earlier one's files, and from where.
+"""Decide whether a new home directory gets earlier ones' files, and from where.
 
-Pure decisions, no AWS. The stream Lambda, the finalize step (follow-up restores) and the
-CLI all plan through here, so they agree on the rules and on the execution name:
+Pure decisions, no AWS. The stream Lambda, the finalize step (the next step of a restore)
+and the CLI all plan through here, so they agree on the rules and on the execution names:
 
-- A new generation of (domain name, kind, name) is restored from the *latest* earlier
-  generation that may hold data (`has_data` is not False), lives in another directory
-  (volume, uid) and has a safe uid (digits, not root), unless:
-  the profile is opted out; there is no earlier generation; the name was reused by a
-  different IAM Identity Center identity; the earlier one was deleted longer ago than the
-  name-reuse window; a newer generation exists already.
+- A new generation of (domain name, kind, name) is restored from *every* earlier
+  generation that qualifies (`restore_sources`), newest first, one execution after
+  another (`build_chain`): same IAM Identity Center identity (compared generation by
+  generation), deleted within the name-reuse window, may hold data (`has_data` is not
+  False), another directory (volume, uid) with a safe uid (digits, not root). The task
+  never overwrites, so the new home gets the newest version of each path and keeps what
+  it already has. Nothing starts when the profile is opted out, there is no earlier
+  generation, none qualifies (the reason names why the newest one does not), or a newer
+  generation exists already.
 - With backups on, the caller also says which volumes are gone (their domain was deleted
   with retention Delete) and the latest SUCCEEDED backup of each earlier generation: an
-  earlier generation on a gone volume is restored from that backup instead, and one with
+  earlier generation on a gone volume is read from that backup instead, and one with
   no backup is passed over (`VOLUME_DELETED_NO_BACKUP` when nothing else is left). With
-  backups off both are empty and the rules above apply unchanged.
+  backups off both are empty.
 - A pending admin copy (`COPY` item) takes precedence over the automatic restore.
 - `restore_id` (the execution name) is deterministic, so a retried stream record cannot
   start a second copy.
@@ -33,7 +36,6 @@ from studio_recovery.models.restore import (
     BackupLocation,
     CopyRequest,
     HomeLocation,
-    RestoreItem,
     RestoreRequest,
     Trigger,
 )
@@ -125,11 +127,8 @@ def plan_auto(
     gone_volumes: Collection[str] = frozenset(),
     latest_backups: Mapping[int, BackupLocation] | None = None,
 ) -> Plan:
-    """The automatic restore of a recreated profile or space (trigger `auto`).
-
-    The newest earlier generation with a usable source wins: its directory when its volume
-    (`efs_id`) is not in `gone_volumes`, else its entry in `latest_backups`.
-    """
+    """The automatic restore of a recreated profile or space (trigger `auto`): every
+    source `restore_sources` finds, newest first, one step after another."""
     earlier = [g for g in generations if g.generation < target.generation]
     if not earlier:
         return SkipRestore(
@@ -137,58 +136,99 @@ def plan_auto(
         )
     if not profile.replication:
         return SkipRestore(SkipReason.OPTED_OUT, "the profile is opted out of restores")
-    found = latest_source(earlier, target, gone_volumes, latest_backups or {})
-    if found is None:
-        return _nothing_to_restore(earlier, gone_volumes)
-    source, location = found
-    if _identity_changed(source, target):
-        return SkipRestore(
-            SkipReason.IDENTITY_CHANGED,
-            f"the name was reused by a different IAM Identity Center user "
-            f"(generation {source.generation}: {source.sso_user_value!r}, "
-            f"now {target.sso_user_value!r})",
-        )
-    if source.deleted_at is not None and target.created_at - source.deleted_at > reuse_window:
-        return SkipRestore(
-            SkipReason.OUTSIDE_REUSE_WINDOW,
-            f"generation {source.generation} was deleted more than "
-            f"{reuse_window.days} days before the name was reused",
-        )
-    return StartRestore(build_request("auto", target=target, source=location or source))
+    backups = latest_backups or {}
+    sources = restore_sources(earlier, target, reuse_window, gone_volumes, backups)
+    if not sources:
+        return _nothing_to_restore(earlier, target, reuse_window, gone_volumes)
+    return StartRestore(build_chain("auto", target=target, sources=sources))
 
 
-def latest_source(
+def restore_sources(
     candidates: Sequence[Generation],
     target: Generation,
-    gone_volumes: Collection[str],
-    latest_backups: Mapping[int, BackupLocation],
-) -> tuple[Generation, BackupLocation | None] | None:
-    """The newest candidate that may hold data and can be read: (generation, None) to read
-    its directory, (generation, backup) to read its latest backup (its volume is gone)."""
+    reuse_window: timedelta,
+    gone_volumes: Collection[str] = frozenset(),
+    latest_backups: Mapping[int, BackupLocation] | None = None,
+) -> list[HomeLocation | BackupLocation]:
+    """Every earlier generation `target` is restored from, newest first.
+
+    A candidate is a source when it is older than `target`, of the same identity
+    (`sso_user_value`, compared generation by generation: a name that went to another
+    person and back restores the first person's own homes), deleted at most
+    `reuse_window` before `target` was created, may hold data (`has_data` is not False:
+    False once a transfer found its directory empty or missing), has a safe uid and is
+    another directory. Its directory is read, or, when its volume is gone, its latest
+    SUCCEEDED backup (passed over without one). Copied newest first into a home that never
+    overwrites, the union keeps the newest version of each path.
+    """
+    backups = latest_backups or {}
+    sources: list[HomeLocation | BackupLocation] = []
+    seen: set[tuple[str, str]] = set()
     for candidate in sorted(candidates, key=lambda g: g.generation, reverse=True):
-        if candidate.has_data is False or not is_safe_uid(candidate.uid):
+        if (
+            candidate.generation >= target.generation
+            or not _may_restore(candidate, target, reuse_window)
+            or (candidate.efs_id, candidate.uid) in seen
+        ):
             continue
+        seen.add((candidate.efs_id, candidate.uid))
         if candidate.efs_id in gone_volumes:
-            backup = latest_backups.get(candidate.generation)
+            backup = backups.get(candidate.generation)
             if backup is not None:
-                return candidate, backup
+                sources.append(backup)
         elif _usable_source(candidate, target):
-            return candidate, None
-    return None
+            sources.append(HomeLocation.of(candidate))
+    return sources
+
+
+def _may_restore(candidate: Generation, target: Generation, reuse_window: timedelta) -> bool:
+    """The same profile and identity, inside the window, may hold data, safe uid."""
+    return (
+        candidate.key == target.key
+        and not _identity_changed(candidate, target)
+        and not _outside_window(candidate, target, reuse_window)
+        and candidate.has_data is not False
+        and is_safe_uid(candidate.uid)
+    )
+
+
+def _outside_window(candidate: Generation, target: Generation, reuse_window: timedelta) -> bool:
+    return (
+        candidate.deleted_at is not None and target.created_at - candidate.deleted_at > reuse_window
+    )
 
 
 def _nothing_to_restore(
-    earlier: Sequence[Generation], gone_volumes: Collection[str]
+    earlier: Sequence[Generation],
+    target: Generation,
+    reuse_window: timedelta,
+    gone_volumes: Collection[str],
 ) -> SkipRestore:
-    """Why no earlier generation can be read: its volume is gone without a backup, or no
-    earlier directory may hold data."""
-    stranded = [
-        g
-        for g in earlier
-        if g.efs_id in gone_volumes and g.has_data is not False and is_safe_uid(g.uid)
-    ]
-    if stranded:
-        newest = max(stranded, key=lambda g: g.generation)
+    """Why no earlier generation is a source, judged on the newest one that may hold data:
+    another identity, outside the window, its volume gone without a backup, or none may
+    hold data."""
+    holding = [g for g in earlier if g.has_data is not False and _usable_source(g, target)]
+    newest = max(holding, key=lambda g: g.generation, default=None)
+    if newest is None:
+        return SkipRestore(
+            SkipReason.NO_EARLIER_DATA,
+            "no earlier home directory may hold data (all empty, unsafe or the same directory)",
+        )
+    if _identity_changed(newest, target):
+        return SkipRestore(
+            SkipReason.IDENTITY_CHANGED,
+            f"the name was reused by a different IAM Identity Center user "
+            f"(generation {newest.generation}: {newest.sso_user_value!r}, "
+            f"now {target.sso_user_value!r}) and no earlier home of "
+            f"{target.sso_user_value!r} may hold data",
+        )
+    if _outside_window(newest, target, reuse_window):
+        return SkipRestore(
+            SkipReason.OUTSIDE_REUSE_WINDOW,
+            f"generation {newest.generation} was deleted more than "
+            f"{reuse_window.days} days before the name was reused",
+        )
+    if newest.efs_id in gone_volumes:
         return SkipRestore(
             SkipReason.VOLUME_DELETED_NO_BACKUP,
             f"generation {newest.generation}'s home directory was on EFS volume "
@@ -224,63 +264,6 @@ def plan_copy(*, target: Generation, copy: PendingCopy) -> Plan:
     return StartRestore(build_request("copy", target=target, source=source))
 
 
-def plan_follow_up(
-    *,
-    trigger: Trigger,
-    target: Generation,
-    source_generations: Sequence[Generation],
-    empty_generation: int,
-) -> StartRestore | None:
-    """After generation `empty_generation` of the source turned out empty: the next
-    earlier generation that may hold data, or None. `source_generations` should already
-    say `has_data=False` for the empty one (it is excluded regardless)."""
-    earlier = [g for g in source_generations if g.generation < empty_generation]
-    if trigger == "auto":
-        earlier = [g for g in earlier if g.generation < target.generation]
-    source = latest_restorable(earlier, target)
-    if source is None or (trigger == "auto" and _identity_changed(source, target)):
-        return None
-    return StartRestore(build_request(trigger, target=target, source=source))
-
-
-def plan_incomplete_source(
-    *,
-    target: Generation,
-    source: Generation,
-    restores_into_source: Sequence[RestoreItem],
-    generations: Sequence[Generation],
-) -> StartRestore | None:
-    """After restoring `source` into `target`: the data `source` itself never received.
-
-    When the latest automatic restore into `source` failed (the profile was recreated
-    again before anyone noticed), `source` holds only part of what its own predecessor
-    had. The pointer to that data must not be lost, so the predecessor is restored into
-    `target` too; the task never overwrites, so what came from `source` (newer) wins.
-    None when the restore into `source` succeeded, was never needed, or its source is
-    no longer usable.
-    """
-    if source.key != target.key:
-        return None
-    into_source = [
-        r
-        for r in restores_into_source
-        if r.target.generation == source.generation and r.source is not None
-    ]
-    if not into_source:
-        return None
-    latest = max(into_source, key=lambda r: r.started_at)
-    # PARTIAL: the task report listed entries the source generation never received.
-    incomplete = latest.status in ("FAILED", "PARTIAL")
-    if not incomplete or latest.source is None or latest.source.key != source.key:
-        return None
-    predecessor = next((g for g in generations if g.generation == latest.source.generation), None)
-    if predecessor is None or predecessor.generation >= source.generation:
-        return None
-    if latest_restorable([predecessor], target) is None:
-        return None
-    return StartRestore(build_request("auto", target=target, source=predecessor))
-
-
 def latest_restorable(candidates: Sequence[Generation], target: Generation) -> Generation | None:
     """The newest generation among `candidates` that may hold data and is a safe source."""
     usable = [g for g in candidates if g.has_data is not False and _usable_source(g, target)]
@@ -302,6 +285,33 @@ def build_request(
         trigger=trigger,
         target=target_location,
         source=source_location,
+    )
+
+
+def build_chain(
+    trigger: Trigger,
+    *,
+    target: Generation | HomeLocation,
+    sources: Sequence[HomeLocation | BackupLocation],
+    step: int = 1,
+    head: str | None = None,
+) -> RestoreRequest:
+    """Step `step` of restoring `sources` (newest first) into `target`: the first source
+    now, the rest (`then`) by finalize, one execution after another. Every step's id is
+    deterministic (target, its own source, trigger), so a retry never starts it twice;
+    `head` is the first step's id (None for the first step itself)."""
+    if not sources:
+        raise ValueError("a restore needs at least one source")
+    target_location = target if isinstance(target, HomeLocation) else HomeLocation.of(target)
+    source = sources[0]
+    return RestoreRequest(
+        restore_id=make_restore_id(trigger, target_location, source),
+        trigger=trigger,
+        target=target_location,
+        source=source,
+        step=step,
+        head=head,
+        then=list(sources[1:]),
     )
 
 

@@ -1,7 +1,10 @@
 """What the stream Lambda does with each registry change it routes here.
 
-- A new home directory (`GEN#` INSERT): restore into it from the profile's latest earlier
-  home with data (or carry out an admin's pending copy into it), or record why not.
+- A new home directory (`GEN#` INSERT): restore into it from every earlier home of the
+  same person that may hold data, newest first (or carry out an admin's pending copy into
+  it), or record why not. When a restore into one of those homes is still running (the
+  profile was recreated again meanwhile), the new restore is recorded and waits: the end
+  of the running one starts it, so that no home is read while it is still being written.
 - A pending copy request (`COPY` INSERT/MODIFY, PENDING): start it at once when its target
   profile exists.
 - A deleted home directory (`GEN#` MODIFY that set `deleted_at`, backups on): back it up.
@@ -26,14 +29,26 @@ from studio_recovery.logic.restore_plan import (
     Plan,
     SkipReason,
     SkipRestore,
+    StartRestore,
     plan_copy,
     plan_restore,
 )
-from studio_recovery.logic.restore_start import record_skip, start_backup, start_restore
+from studio_recovery.logic.restore_start import (
+    record_skip,
+    start_backup,
+    start_restore,
+    supersede_unstarted,
+)
 from studio_recovery.models.errors import NotFoundError
 from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import Generation, ProfileKey
-from studio_recovery.models.restore import BackupLocation, Trigger
+from studio_recovery.models.restore import (
+    BackupLocation,
+    HomeLocation,
+    RestoreItem,
+    RestoreRequest,
+    Trigger,
+)
 from studio_recovery.observability import (
     METRICS_NAMESPACE,
     append_context_keys,
@@ -56,6 +71,9 @@ def on_new_generation(key: ProfileKey, number: int, services: StreamServices) ->
     if target is None:
         logger.warning("Generation from the stream is not in the registry", extra={"n": number})
         return "ignored"
+    decided = _decided_before(history, number)
+    if decided is not None:
+        return _resume(decided, services)
     pending = _pending_copy(history, services)
     gone, backups = _backup_knowledge(history, target, services)
     plan = plan_restore(
@@ -67,7 +85,56 @@ def on_new_generation(key: ProfileKey, number: int, services: StreamServices) ->
         gone_volumes=gone,
         latest_backups=backups,
     )
-    return _carry_out(plan, target, services, trigger="copy" if pending else "auto")
+    return _carry_out(
+        plan, target, services, trigger="copy" if pending else "auto", history=history
+    )
+
+
+def _decided_before(history: ProfileHistory, number: int) -> RestoreItem | None:
+    """The automatic restore (or skip) recorded for generation `number` already: a
+    retried stream record carries it on instead of planning again (the plan may differ by
+    now, a source having been found empty meanwhile)."""
+    return next(
+        (
+            r
+            for r in history.restores
+            if r.trigger == "auto"
+            and r.head is None
+            and isinstance(r.target, HomeLocation)
+            and r.target.generation == number
+        ),
+        None,
+    )
+
+
+def _resume(item: RestoreItem, services: StreamServices) -> str:
+    if item.is_terminal or item.source is None:
+        return f"already decided: {item.restore_id} {item.status}"
+    waited = None
+    if item.waiting_for is not None and item.execution_arn is None:
+        waited = services.restores.get_restore(item.target.key, item.waiting_for)
+    if waited is not None and not waited.is_terminal:
+        return f"waiting: {item.restore_id} waits for {waited.restore_id}"
+    return _start(StartRestore(item.request()), services)
+
+
+def _in_flight_source(history: ProfileHistory, request: RestoreRequest) -> RestoreItem | None:
+    """A running restore into one of `request`'s sources (a home of the same profile)."""
+    homes = [request.source, *request.then]
+    generations = {
+        s.generation for s in homes if isinstance(s, HomeLocation) and s.key == request.target.key
+    }
+    return next(
+        (
+            r
+            for r in reversed(history.restores)
+            if not r.is_terminal
+            and r.execution_arn is not None
+            and isinstance(r.target, HomeLocation)
+            and r.target.generation in generations
+        ),
+        None,
+    )
 
 
 def on_pending_copy(key: ProfileKey, services: StreamServices) -> str:
@@ -138,7 +205,11 @@ def _pending_copy(history: ProfileHistory, services: StreamServices) -> PendingC
 
 
 def _carry_out(
-    plan: Plan, target: Generation, services: StreamServices, trigger: Trigger = "auto"
+    plan: Plan,
+    target: Generation,
+    services: StreamServices,
+    trigger: Trigger = "auto",
+    history: ProfileHistory | None = None,
 ) -> str:
     now = services.clock()
     if isinstance(plan, SkipRestore) and plan.reason is SkipReason.NO_EARLIER_GENERATION:
@@ -153,7 +224,20 @@ def _carry_out(
             metric.add_dimension(name="reason", value=plan.reason.value)
         return f"skipped: {plan.reason.value}"
     append_context_keys(restore_id=plan.request.restore_id)
-    result = start_restore(plan, services.restores, services.workflow, now)
+    if history is not None:
+        supersede_unstarted(history.restores, target.generation, services.restores, now)
+    running = _in_flight_source(history, plan.request) if history and trigger == "auto" else None
+    if running is not None:
+        start_restore(plan, services.restores, services.workflow, now, waiting_for=running)
+        # It may have ended between the read and the write: then nobody else starts it.
+        again = services.restores.get_restore(running.target.key, running.restore_id)
+        if again is not None and not again.is_terminal:
+            return f"waiting: {plan.request.restore_id} waits for {running.restore_id}"
+    return _start(plan, services)
+
+
+def _start(plan: StartRestore, services: StreamServices) -> str:
+    result = start_restore(plan, services.restores, services.workflow, services.clock())
     if result.started:
         metrics.add_metric(name="RestoresStarted", unit=MetricUnit.Count, value=1)
         return f"started: {result.restore_id}"

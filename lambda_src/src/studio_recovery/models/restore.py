@@ -40,11 +40,19 @@ Trigger = Literal["auto", "copy", "manual", "scheduled", "deletion"]
 """auto/copy/manual start restores; scheduled/deletion start backups."""
 BACKUP_TRIGGERS: frozenset[str] = frozenset({"scheduled", "deletion"})
 RestoreStatus = Literal[
-    "PENDING", "RUNNING", "SUCCEEDED", "PARTIAL", "FAILED", "SKIPPED", "SOURCE_EMPTY"
+    "PENDING",
+    "RUNNING",
+    "SUCCEEDED",
+    "PARTIAL",
+    "FAILED",
+    "SKIPPED",
+    "SOURCE_EMPTY",
+    "SUPERSEDED",
 ]
-"""PARTIAL: the copy ran, but the task report lists entries the new home is missing."""
+"""PARTIAL: the copy ran, but the task report lists entries the new home is missing.
+SUPERSEDED: the profile was recreated again while this step ran (docs/internals.md)."""
 TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {"SUCCEEDED", "PARTIAL", "FAILED", "SKIPPED", "SOURCE_EMPTY"}
+    {"SUCCEEDED", "PARTIAL", "FAILED", "SKIPPED", "SOURCE_EMPTY", "SUPERSEDED"}
 )
 CopyStatus = Literal["PENDING", "STARTED"]
 
@@ -187,12 +195,25 @@ def is_backup_id(restore_id: str) -> bool:
 
 
 class RestoreRequest(_Model):
-    """The workflow's execution input; its `restore_id` is the execution name."""
+    """The workflow's execution input; its `restore_id` is the execution name.
+
+    A restore from several sources runs as a chain of executions, one per source, newest
+    first: `step` counts them from 1, `head` is the first step's id (None on the first
+    step) and `then` holds the sources still to copy, which finalize starts one by one.
+    """
 
     restore_id: str = Field(pattern=RESTORE_ID_PATTERN)
     trigger: Trigger
     target: Endpoint
     source: Endpoint
+    step: int = Field(default=1, ge=1)
+    head: str | None = Field(default=None, pattern=RESTORE_ID_PATTERN)
+    then: list[Endpoint] = Field(default_factory=list)
+
+    @property
+    def chain_id(self) -> str:
+        """The id every step of this restore shares: its first step's."""
+        return self.head or self.restore_id
 
     @property
     def is_backup(self) -> bool:
@@ -261,6 +282,9 @@ class FinalizeInput(_Model):
     trigger: Trigger = "auto"
     target: Endpoint
     source: Endpoint | None = None
+    step: int = Field(default=1, ge=1)
+    head: str | None = Field(default=None, pattern=RESTORE_ID_PATTERN)
+    then: list[Endpoint] = Field(default_factory=list)
     execution_arn: str | None = None
     transfer: Transfer | None = None
     execution: TransferExecution | None = None
@@ -360,6 +384,12 @@ class RestoreItem(_Model):
     reason: str | None = None
     source: Endpoint | None = None
     target: Endpoint
+    step: int = 1
+    head: str | None = None
+    then: list[Endpoint] = Field(default_factory=list)
+    waiting_for: str | None = None
+    """A restore not started yet because `waiting_for` (a restore into one of its
+    sources) is still running; its end starts this one."""
     execution_arn: str | None = None
     task_arn: str | None = None
     location_arns: list[str] = Field(default_factory=list)
@@ -390,6 +420,25 @@ class RestoreItem(_Model):
     @property
     def is_backup(self) -> bool:
         return isinstance(self.target, BackupLocation)
+
+    @property
+    def chain_id(self) -> str:
+        """The id every step of this restore shares: its first step's."""
+        return self.head or self.restore_id
+
+    def request(self) -> RestoreRequest:
+        """The execution input this item was written for."""
+        if self.source is None:
+            raise ValueError(f"restore {self.restore_id} has no source")
+        return RestoreRequest(
+            restore_id=self.restore_id,
+            trigger=self.trigger,
+            target=self.target,
+            source=self.source,
+            step=self.step,
+            head=self.head,
+            then=self.then,
+        )
 
     def to_item(self) -> dict[str, Any]:
         body = self.model_dump(mode="json", exclude_none=True)

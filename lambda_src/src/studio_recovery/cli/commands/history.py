@@ -1,4 +1,9 @@
-"""`history`: every home directory a profile or space has had, and every restore into it."""
+"""`history`: every home directory a profile or space has had, and every restore into it.
+
+A restore read from several earlier homes shows one row per step (`step` "2 of 3": the
+second source of three), each into the same generation (`into`); a restore that waited for
+another one, or was superseded by a newer generation, says so in its reason.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ RESTORE_COLUMNS = (
     "started",
     "restore id",
     "trigger",
+    "into",
     "from",
+    "step",
     "status",
     "bytes",
     "files",
@@ -131,7 +138,9 @@ def _restore_row(restore: RestoreItem) -> list[Any]:
         to_iso(restore.started_at),
         restore.restore_id,
         restore.trigger,
+        f"g{restore.target.generation}",
         origin,
+        f"{restore.step} of {restore.step + len(restore.then)}" if source is not None else None,
         restore.status,
         human_bytes(restore.bytes_written),
         restore.files_transferred,

@@ -171,7 +171,11 @@ def source_volumes(context: Context, sources: Mapping[ProfileKey, ProfileHistory
     ids = {(g.domain_name, g.domain_id) for h in sources.values() for g in h.generations}
     domains = [registry.get_domain(name, domain_id) for name, domain_id in sorted(ids)]
     known = [d for d in domains if d is not None]
-    retained = {d.efs_id for d in known if d.deleted_at is not None and d.retention != "Delete"}
+    retained = {
+        d.efs_id
+        for d in known
+        if d.efs_id is not None and d.deleted_at is not None and d.retention != "Delete"
+    }
     return Volumes(gone=gone_volumes(known), retained=frozenset(retained))
 
 

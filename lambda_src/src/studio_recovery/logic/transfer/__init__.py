@@ -10,8 +10,8 @@ Three kinds of transfer run through them (docs/internals.md sections 4 and 7):
 
 By job: `safety` (checks made before anything is created), `prepare` (create the access
 point, locations and task), `cleanup` (delete them, keep what is left on the item),
-`finalize` (record, notify, follow up). No boto3 here: the ports are passed in
-(`studio_recovery.services.TransferServices`).
+`finalize` (record, notify), `chain` (what a finished step of a restore starts next).
+No boto3 here: the ports are passed in (`studio_recovery.services.TransferServices`).
 """
 
 from studio_recovery.logic.transfer.cleanup import Resources, delete_resources

@@ -1,28 +1,27 @@
-"""finalize: clean up, give the slot back, record the result, notify, follow up.
+"""finalize: clean up, give the slot back, record the result, notify, go on.
 
 Delete the task, locations and access points (already gone is fine), give the slot back,
 record the result on the item (and, for restores, on the profile row), notify on failure,
-and when a restore's source directory turned out empty, mark it so and restore from the
-next earlier generation. `finalize_stopped` does the same for an execution that ended
-without reaching Finalize: stopped by hand, timed out, or failed on its own (a Step Functions
-limit, an unhandled error; the EventBridge status-change rule).
+and start what comes next: the restore's next source, or the newer generation's restore
+that waited for this one (`logic.transfer.chain`). `finalize_stopped` does the same for an
+execution that ended without reaching Finalize: stopped by hand, timed out, or failed on its
+own (a Step Functions limit, an unhandled error; the EventBridge status-change rule).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from studio_recovery.logic.restore_plan import plan_follow_up, plan_incomplete_source
-from studio_recovery.logic.restore_start import start_restore
+from studio_recovery.logic.transfer.chain import StepResult, after_step
 from studio_recovery.logic.transfer.cleanup import delete_and_record, resources_of
-from studio_recovery.logic.transfer.report import outcome_from_report
+from studio_recovery.logic.transfer.report import outcome_from_report, transferred_paths
+from studio_recovery.models.datasync import report_subdirectory
 from studio_recovery.models.restore import (
     BackupLocation,
     Endpoint,
     FinalizeInput,
-    HomeLocation,
     RestoreItem,
     RestoreOutcome,
     TransferStats,
@@ -51,11 +50,14 @@ MAX_CAUSE_CHARS = 1000
 
 
 def decide_outcome(
-    state: FinalizeInput, documents: Sequence[Mapping[str, Any]] | None = None
+    state: FinalizeInput,
+    documents: Sequence[Mapping[str, Any]] | None = None,
+    restored_before: Collection[str] = frozenset(),
 ) -> RestoreOutcome:
     """The restore's status and a reason people can act on, from the workflow state and,
     for a restore whose task has a report (`state.transfer.report`), the report's
-    `documents` (None: no report was found)."""
+    `documents` (None: no report was found). `restored_before`: what earlier steps of the
+    same restore transferred (`restored_by_earlier_steps`)."""
     execution = state.execution
     stats = TransferStats.from_describe(execution.describe if execution else None)
     if state.error is not None:
@@ -64,7 +66,7 @@ def decide_outcome(
     reported = state.transfer is not None and state.transfer.report is not None
     if reported and execution is not None and status in ("SUCCESS", "ERROR"):
         return outcome_from_report(
-            _source_name(state.source), execution.describe or {}, documents, stats
+            _source_name(state.source), execution.describe or {}, documents, stats, restored_before
         )
     if status == "SUCCESS" and isinstance(state.target, BackupLocation):
         # An empty home is backed up too: a backup is never SOURCE_EMPTY.
@@ -144,17 +146,44 @@ def finalize(state: FinalizeInput, services: TransferServices) -> RestoreOutcome
 
     # Decided only once the task, locations and slot are given back, so that nothing in
     # the execution's report can keep them from being cleaned up.
-    outcome = _follow_up(state, decide_outcome(state, _read_report(state, services)), services)
+    documents = _read_report(state, services)
+    before = restored_by_earlier_steps(state, item, services) if documents else frozenset()
+    result = after_step(state, item, decide_outcome(state, documents, before), services)
     if remaining:
-        outcome = outcome.model_copy(
-            update={"reason": f"{outcome.reason}; not deleted: {remaining.describe()}"}
+        left = f"; not deleted: {remaining.describe()}"
+        result = StepResult(
+            result.step.model_copy(update={"reason": result.step.reason + left}),
+            result.restore.model_copy(update={"reason": result.restore.reason + left}),
+            result.continues,
         )
-    _record(state, item, outcome, execution_arn, services)
+    _record(state, item, result, execution_arn, services)
+    outcome = result.restore
     if needs_notification(outcome) or remaining:
         _notify(state, outcome, execution_arn, services)
     what = "Backup" if isinstance(state.target, BackupLocation) else "Restore"
     logger.info(f"{what} finalized", extra=outcome.workflow_output())
     return outcome
+
+
+def restored_by_earlier_steps(
+    state: FinalizeInput, item: RestoreItem | None, services: TransferServices
+) -> frozenset[str]:
+    """The paths the earlier steps of this restore transferred, from their task reports.
+
+    A later step reads an older home; what it skips because an earlier step already put a
+    newer version there is that newer version kept, not a conflict with the user's own
+    files. Empty for a first step (and without reports)."""
+    report = state.transfer.report if state.transfer else None
+    if state.step == 1 or report is None or services.reports is None:
+        return frozenset()
+    chain_id = (item.chain_id if item is not None else state.head) or state.restore_id
+    found: set[str] = set()
+    for earlier in services.restores.list_restores(state.target.key) or ():
+        if earlier.chain_id != chain_id or earlier.step >= state.step:
+            continue
+        prefix = report_subdirectory(earlier.restore_id)
+        found |= transferred_paths(services.reports.read(report.bucket, prefix, None) or ())
+    return frozenset(found)
 
 
 def _read_report(state: FinalizeInput, services: TransferServices) -> list[dict[str, Any]] | None:
@@ -164,32 +193,6 @@ def _read_report(state: FinalizeInput, services: TransferServices) -> list[dict[
     if report is None or execution_arn is None or services.reports is None:
         return None
     return services.reports.read(report.bucket, report.prefix, execution_arn)
-
-
-def _follow_up(
-    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
-) -> RestoreOutcome:
-    """What a restore's result starts next; a backup starts nothing.
-
-    The follow-ups search the profile's EFS generations; a restore from a backup has none
-    to search (its source's volume is gone), so it starts none and says so when empty.
-    """
-    if isinstance(state.target, BackupLocation):
-        return outcome
-    if isinstance(state.source, BackupLocation):
-        if outcome.status != "SOURCE_EMPTY":
-            return outcome
-        return outcome.model_copy(
-            update={
-                "reason": f"{outcome.reason}; no earlier generation is tried after a "
-                "restore from a backup"
-            }
-        )
-    if outcome.status == "SOURCE_EMPTY":
-        return _follow_up_empty_source(state, outcome, services)
-    if outcome.status == "SUCCEEDED" and state.trigger == "auto":
-        return _follow_up_incomplete_source(state, outcome, services)
-    return outcome
 
 
 def finalize_stopped(
@@ -219,6 +222,9 @@ def finalize_stopped(
         trigger=item.trigger,
         target=item.target,
         source=item.source,
+        step=item.step,
+        head=item.head,
+        then=item.then,
         execution_arn=execution_arn,
         error=WorkflowError(Error=error_name, Cause=_stopped_cause(error_name, error, cause)),
     )
@@ -250,80 +256,22 @@ def needs_notification(outcome: RestoreOutcome) -> bool:
     return outcome.status == "SOURCE_EMPTY" and outcome.follow_up_restore_id is None
 
 
-def _follow_up_empty_source(
-    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
-) -> RestoreOutcome:
-    """Mark the empty source generation; restore from the next earlier one, if any."""
-    source, registry = state.source, services.registry
-    if not isinstance(source, HomeLocation) or registry is None:
-        return outcome
-    registry.mark_generation_empty(source.key, source.generation)
-    target = registry.get_generation(state.target.key, state.target.generation)
-    if target is None or services.workflow is None:
-        return outcome
-    plan = plan_follow_up(
-        trigger=state.trigger,
-        target=target,
-        source_generations=registry.list_generations(source.key),
-        empty_generation=source.generation,
-    )
-    if plan is None:
-        return outcome.model_copy(
-            update={"reason": f"{outcome.reason}, and no earlier generation may hold data"}
-        )
-    started = start_restore(plan, services.restores, services.workflow, services.clock())
-    return outcome.model_copy(
-        update={
-            "reason": f"{outcome.reason}; restoring from generation "
-            f"{plan.request.source.generation} instead ({started.restore_id})",
-            "follow_up_restore_id": started.restore_id,
-        }
-    )
-
-
-def _follow_up_incomplete_source(
-    state: FinalizeInput, outcome: RestoreOutcome, services: TransferServices
-) -> RestoreOutcome:
-    """Also restore what the source never received when its own restore had failed."""
-    source, registry = state.source, services.registry
-    if not isinstance(source, HomeLocation) or registry is None or services.workflow is None:
-        return outcome
-    target = registry.get_generation(state.target.key, state.target.generation)
-    source_generation = registry.get_generation(source.key, source.generation)
-    if target is None or source_generation is None:
-        return outcome
-    plan = plan_incomplete_source(
-        target=target,
-        source=source_generation,
-        restores_into_source=services.restores.list_restores(source.key),
-        generations=registry.list_generations(source.key),
-    )
-    if plan is None:
-        return outcome
-    started = start_restore(plan, services.restores, services.workflow, services.clock())
-    return outcome.model_copy(
-        update={
-            "reason": f"{outcome.reason}; generation {source.generation} never received "
-            f"its own restore, so generation {plan.request.source.generation} is restored "
-            f"too ({started.restore_id})",
-            "follow_up_restore_id": started.restore_id,
-        }
-    )
-
-
 def _record(
     state: FinalizeInput,
     item: RestoreItem | None,
-    outcome: RestoreOutcome,
+    result: StepResult,
     execution_arn: str | None,
     services: TransferServices,
 ) -> None:
+    """The step's outcome on its item; the whole restore's on the profile row, unless the
+    next step started (the row points at it already)."""
     now = services.clock()
     key = state.target.key
     if item is not None:
-        services.restores.finish(key, state.restore_id, outcome, now)
-    if isinstance(state.target, BackupLocation):
+        services.restores.finish(key, state.restore_id, result.step, now)
+    if isinstance(state.target, BackupLocation) or result.continues:
         return  # a backup never changes the profile row's restore fields
+    outcome = result.restore
     services.restores.set_profile_restore(
         key,
         state.target.generation,

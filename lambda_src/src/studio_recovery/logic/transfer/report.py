@@ -18,7 +18,7 @@ and `FilesTransferred` counts directories and "is not an exact indication".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from studio_recovery.models.report import (
@@ -35,8 +35,14 @@ ASPECTS = ("Transferred", "Skipped", "Verified")
 _OK = {"SUCCESS", "SUCCEEDED", "OK"}
 
 
-def check_copy(documents: Iterable[Mapping[str, Any]]) -> CopyCheck:
-    """The digest of an execution's report documents (any order, any split into objects)."""
+def check_copy(
+    documents: Iterable[Mapping[str, Any]], restored_before: Collection[str] = frozenset()
+) -> CopyCheck:
+    """The digest of an execution's report documents (any order, any split into objects).
+
+    `restored_before`: the paths earlier steps of the same restore transferred into the new
+    home (a newer home's version, docs/internals.md section 4). Such a path, skipped now, is
+    the newer version kept as planned, not a conflict with something the user made."""
     transferred: set[str] = set()
     failed: set[str] = set()
     skipped: dict[str, Mapping[str, Any]] = {}
@@ -58,7 +64,15 @@ def check_copy(documents: Iterable[Mapping[str, Any]]) -> CopyCheck:
                     skipped[path] = entry
     kinds: dict[str, ConflictKind] = {}
     identical = 0
+    newer: set[str] = set()
+    """Paths an earlier step filled with a non-directory: the older tree under them is
+    replaced by the newer version, neither missing nor a conflict."""
     for path, entry in skipped.items():
+        if path in restored_before:
+            identical += 1
+            if _type(entry.get("DstMetadata")) != "Directory":
+                newer.add(path)
+            continue
         kind = _conflict_kind(entry)
         if kind is not None:
             kinds[path] = kind
@@ -68,7 +82,10 @@ def check_copy(documents: Iterable[Mapping[str, Any]]) -> CopyCheck:
     blocked: dict[str, int] = dict.fromkeys(kinds, 0)
     missing: list[str] = []
     for path in sorted(source):
-        if path in kinds:
+        if path in kinds or path in newer:
+            continue
+        if _under(path, newer):
+            identical += 1
             continue
         owner = _conflicting_ancestor(path, kinds)
         if owner is not None:
@@ -131,6 +148,15 @@ def _conflict_kind(entry: Mapping[str, Any]) -> ConflictKind | None:
     return None if same else "changed-file"
 
 
+def _under(path: str, parents: Collection[str]) -> bool:
+    parent = path.rsplit("/", 1)[0]
+    while parent:
+        if parent in parents:
+            return True
+        parent = parent.rsplit("/", 1)[0]
+    return False
+
+
 def _conflicting_ancestor(path: str, kinds: Mapping[str, ConflictKind]) -> str | None:
     parent = path.rsplit("/", 1)[0]
     while parent:
@@ -145,11 +171,12 @@ def outcome_from_report(
     describe: Mapping[str, Any],
     documents: Sequence[Mapping[str, Any]] | None,
     stats: TransferStats,
+    restored_before: Collection[str] = frozenset(),
 ) -> RestoreOutcome:
     """SUCCEEDED only when the report accounts for every entry of the source: restored,
     or kept because the user already had that path (a conflict, named). Otherwise PARTIAL
     (some entries restored, the missing ones listed) or FAILED. `documents` None: the
-    report was not found."""
+    report was not found; `restored_before` as in `check_copy`."""
     status = describe.get("Status")
     error = _datasync_error(describe) if status == "ERROR" else None
     report_result = _mapping(describe.get("ReportResult"))
@@ -162,7 +189,7 @@ def outcome_from_report(
         )
         reason = f"{error}; {unknown}" if error else f"the transfer ended {status} but {unknown}"
         return RestoreOutcome(status="FAILED", reason=reason, stats=stats)
-    check = check_copy(documents)
+    check = check_copy(documents, restored_before)
     if check.source_entries == 0:
         if error is not None:
             return RestoreOutcome(status="FAILED", reason=error, stats=stats, check=check)
@@ -213,3 +240,16 @@ def _datasync_error(describe: Mapping[str, Any]) -> str:
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def transferred_paths(documents: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The paths an execution's report lists as transferred without error."""
+    found: set[str] = set()
+    for document in documents:
+        entries = document.get("Transferred")
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, Mapping) and _succeeded(entry):
+                path = _path(entry)
+                if path is not None:
+                    found.add(path)
+    return found

@@ -7,7 +7,7 @@ from typing import Literal
 Kind = Literal["user", "space"]
 SANDBOX_EXAMPLE = "sandbox"
 """The example root (under the examples directory) that is applied to the sandbox."""
-TERMINAL_STATUSES = {"SUCCEEDED", "PARTIAL", "FAILED", "SKIPPED", "SOURCE_EMPTY"}
+TERMINAL_STATUSES = {"SUCCEEDED", "PARTIAL", "FAILED", "SKIPPED", "SOURCE_EMPTY", "SUPERSEDED"}
 BACKUP_TERMINAL_STATUSES = {"SUCCEEDED", "FAILED"}
 
 
