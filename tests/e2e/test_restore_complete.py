@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
 from studio_sandbox import posix
 from studio_sandbox.datasync import models as datasync_models
-from studio_sandbox.harness.scenario import FileRecord, Home, compare_restored, snapshot
+from studio_sandbox.harness.scenario import (
+    TERMINAL_STATUSES,
+    FileRecord,
+    Home,
+    compare_restored,
+    snapshot,
+)
 
 from tests.e2e.conftest import Deployed
 from tests.e2e.flows import Seeded, new_domain, recreate, seed, wait_restore
@@ -40,16 +47,42 @@ def _as_user(home: Home, *paths: str) -> None:
         posix.set_owner(home.path / rel, home.uid, 100)
 
 
+def _runs_into(
+    deployed: Deployed, domain: str, name: str, count: int, timeout: float = 240
+) -> list[dict[str, Any]]:
+    """The restore items into generation 2 once `count` of them have ended, oldest first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = [
+            item
+            for item in deployed.registry.restores(domain, "user", name)
+            if int((item.get("target") or {}).get("generation", -1)) == 2
+        ]
+        ended = [item for item in runs if item.get("status") in TERMINAL_STATUSES]
+        if len(ended) >= count:
+            return sorted(ended, key=lambda item: str(item["started_at"]))
+        assert time.monotonic() < deadline, (
+            f"{len(ended)} of {count} runs ended: {runs}"
+        )
+        time.sleep(0.5)
+
+
 def test_a_copy_that_misses_a_file_is_partial_with_the_list(
     deployed: Deployed, unique: Callable[[str], str]
 ) -> None:
     domain = unique("partial")
     seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "erin")
-    datasync_models.faults.fail_paths = (MISSING,)  # an I/O error on this one file
+    datasync_models.faults.fail_paths = (
+        MISSING,
+    )  # an I/O error on this file, every run
 
     home = recreate(deployed, seeded)
 
-    item = wait_restore(deployed, domain, "user", "erin", 2, timeout=180)
+    # The step runs again once by itself; the file fails again, so the restore is PARTIAL.
+    first, item = _runs_into(deployed, domain, "erin", 2)
+    assert first["status"] == "PARTIAL" and "runs again" in first["reason"], first
+    assert item["restore_id"] in first["reason"]
+    assert deployed.execution_status(str(first["execution_arn"])) == "SUCCEEDED"
     assert item["status"] == "PARTIAL", item
     assert item["missing_paths"] == [f"/{MISSING}"]
     assert int(item["missing_count"]) == 1
@@ -58,6 +91,8 @@ def test_a_copy_that_misses_a_file_is_partial_with_the_list(
         and "entries missing from the new home" in item["reason"]
     )
     assert deployed.execution_status(str(item["execution_arn"])) == "FAILED"
+    time.sleep(2)  # no third run is started
+    assert len(_runs_into(deployed, domain, "erin", 2)) == 2
     profile = deployed.registry.profile(domain, "user", "erin")
     assert profile is not None and profile["replication_status"] == "PARTIAL"
     assert int(profile["missing_count"]) == 1
@@ -72,6 +107,32 @@ def test_a_copy_that_misses_a_file_is_partial_with_the_list(
     restores = data["restores"]
     assert isinstance(restores, list)
     assert restores[-1]["missing_paths"] == [f"/{MISSING}"]
+    assert deployed.leftovers() == {"tasks": [], "locations": [], "access_points": []}
+
+
+def test_a_transient_miss_is_completed_by_the_automatic_retry(
+    deployed: Deployed, unique: Callable[[str], str]
+) -> None:
+    domain = unique("retry")
+    seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "finn")
+    # an I/O error on this file in the first run only
+    datasync_models.faults.fail_paths = (MISSING,)
+    datasync_models.faults.fail_paths_runs = 1
+
+    home = recreate(deployed, seeded)
+
+    first, retry = _runs_into(deployed, domain, "finn", 2)
+    assert first["status"] == "PARTIAL" and first["missing_paths"] == [f"/{MISSING}"]
+    assert retry["restore_id"] in first["reason"]
+    assert retry["status"] == "SUCCEEDED", retry
+    assert int(retry["missing_count"]) == 0
+    assert deployed.execution_status(str(first["execution_arn"])) == "SUCCEEDED"
+    assert deployed.execution_status(str(retry["execution_arn"])) == "SUCCEEDED"
+    profile = deployed.registry.profile(domain, "user", "finn")
+    assert profile is not None and profile["replication_status"] == "SUCCEEDED"
+    assert int(profile.get("missing_count", 0)) == 0
+    # every file, the one that failed first included, byte for byte with owner and mode
+    assert compare_restored(seeded.before, home) == []
     assert deployed.leftovers() == {"tasks": [], "locations": [], "access_points": []}
 
 

@@ -192,12 +192,16 @@ def test_a_failed_restore_ends_failed_never_succeeded(
     for choice in to_success:
         rules = choice.get("And", [choice])
         statuses |= {r["StringEquals"] for r in rules if "StringEquals" in r}
-    assert statuses == {"SUCCEEDED", "SUPERSEDED", "SOURCE_EMPTY"}
-    source_empty = next(c for c in to_success if "And" in c)
-    assert {
-        "Variable": "$.finalize.follow_up_restore_id",
-        "IsString": True,
-    } in source_empty["And"]
+    assert statuses == {"SUCCEEDED", "SUPERSEDED", "SOURCE_EMPTY", "PARTIAL"}
+    # An empty source or a partial copy ends well only when a follow-up took over (the
+    # next source, or the step run again); otherwise it is RestoreFailed.
+    conditional = [c for c in to_success if "And" in c]
+    assert len(conditional) == 2
+    for choice in conditional:
+        assert {
+            "Variable": "$.finalize.follow_up_restore_id",
+            "IsString": True,
+        } in choice["And"]
 
 
 def cycles_through(states: dict[str, dict[str, Any]]) -> list[set[str]]:

@@ -348,6 +348,11 @@ class Runner:
 
     def _transfer(self, plan: Plan) -> None:
         destination_root = self.destination_root
+        failing = faults.fail_paths
+        if failing and faults.fail_paths_runs > 0:
+            faults.fail_paths_runs -= 1
+            if faults.fail_paths_runs == 0:
+                faults.fail_paths = ()
         for entry in plan.delete:
             self._check_cancel()
             self._delete(destination_root / entry.rel)
@@ -356,7 +361,7 @@ class Runner:
         for entry in plan.transfer:
             self._check_cancel()
             target = destination_root / entry.rel if entry.rel else destination_root
-            if entry.kind == "file" and _matches(entry.rel, faults.fail_paths):
+            if entry.kind == "file" and _matches(entry.rel, failing):
                 self.failed_files += 1
                 self.execution.counters.files_failed += 1
                 error = ("OpFailed", f"Input/output error reading /{entry.rel}")

@@ -84,13 +84,15 @@ class Faults:
     spent in each status, so callers can watch the transitions. `fail_paths`: glob patterns
     (of the path relative to the source location, no leading slash) whose files fail to
     transfer, each reported as a failed entry; the rest is copied and the execution ends in
-    ERROR (a copy that misses files).
+    ERROR (a copy that misses files). `fail_paths_runs`: how many executions `fail_paths`
+    lasts (0: every one), so that a retry can succeed (a transient I/O error).
     """
 
     error: tuple[str, str] | None = None
     hang: bool = False
     phase_delay: float = 0.0
     fail_paths: tuple[str, ...] = ()
+    fail_paths_runs: int = 0
 
 
 faults = Faults()
@@ -102,6 +104,7 @@ def reset_faults() -> None:
     faults.hang = False
     faults.phase_delay = 0.0
     faults.fail_paths = ()
+    faults.fail_paths_runs = 0
 
 
 # --------------------------------------------------------------------------- models

@@ -19,7 +19,8 @@ Other processes use the HTTP routes: `POST /_sandbox/faults` (JSON body: the key
 arguments of :func:`inject`) returns `{"id"}`, `GET /_sandbox/faults` lists the rules,
 `DELETE /_sandbox/faults` clears them, `DELETE /_sandbox/faults/<id>` removes one,
 `POST /_sandbox/faults/seed` (`{"seed": n}`), and `GET`/`POST /_sandbox/faults/datasync`
-(`{"error": [code, detail] | null, "hang": bool, "phase_delay": s, "fail_paths": [glob]}`)
+(`{"error": [code, detail] | null, "hang": bool, "phase_delay": s, "fail_paths": [glob],
+"fail_paths_runs": n}`)
 reads or sets how DataSync executions end.
 
 :func:`set_wait_scale` compresses Step Functions `Wait` states (a 10 s poll waits

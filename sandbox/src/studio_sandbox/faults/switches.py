@@ -21,6 +21,7 @@ def datasync_faults() -> dict[str, Any]:
         "hang": datasync_models.faults.hang,
         "phase_delay": datasync_models.faults.phase_delay,
         "fail_paths": list(datasync_models.faults.fail_paths),
+        "fail_paths_runs": datasync_models.faults.fail_paths_runs,
     }
 
 
@@ -29,9 +30,15 @@ def set_datasync_faults(
     hang: bool = False,
     phase_delay: float = 0,
     fail_paths: list[str] | tuple[str, ...] = (),
+    fail_paths_runs: int = 0,
 ) -> None:
     """Make every DataSync execution end in ERROR (`[code, detail]`), hang, go slowly, or
-    fail to transfer the files matching `fail_paths` (globs relative to the source)."""
+    fail to transfer the files matching `fail_paths` (globs relative to the source) in the
+    next `fail_paths_runs` executions (0: in every one)."""
+    if isinstance(fail_paths_runs, bool) or not isinstance(fail_paths_runs, int):
+        raise FaultError("fail_paths_runs must be a whole number")
+    if fail_paths_runs < 0:
+        raise FaultError("fail_paths_runs must not be negative")
     if not all(isinstance(p, str) and p for p in fail_paths):
         raise FaultError("fail_paths must be a list of glob patterns")
     if error is not None and (len(error) != 2 or not all(isinstance(e, str) for e in error)):
@@ -42,6 +49,7 @@ def set_datasync_faults(
     datasync_models.faults.hang = bool(hang)
     datasync_models.faults.phase_delay = float(phase_delay)
     datasync_models.faults.fail_paths = tuple(fail_paths)
+    datasync_models.faults.fail_paths_runs = fail_paths_runs
 
 
 # --------------------------------------------------------------------------- Step Functions clock

@@ -11,6 +11,7 @@ A restore reads its sources newest first, one execution (a *step*) per source
   restore, which waited for this step to end (`waiting_for`), starts now. It reads this
   home and every earlier one, so nothing is lost; no file in this home is half-copied
   when it does;
+- the step missed files (PARTIAL): it runs again once by itself (`PARTIAL_RETRIES`);
 - a next source is left (`then`) and the step did not fail: the next step starts;
 - otherwise the restore is over: its outcome sums up every step (SUCCEEDED when one
   restored files and none failed, SOURCE_EMPTY when every source was empty, FAILED or
@@ -44,6 +45,10 @@ from studio_recovery.observability import logger
 if TYPE_CHECKING:
     from studio_recovery.services import TransferServices
 
+PARTIAL_RETRIES = 1
+"""How often a step that missed files runs again by itself. Safe: the task never
+overwrites, so a new run adds only what is missing; a cause that is not transient (a file
+the source cannot give) stays PARTIAL with its list after that."""
 MISSING_DIRECTORY = "no such file or directory"
 """How DataSync's mount of a source location whose subdirectory does not exist fails (the
 NFS error ENOENT in its error detail): that home directory never appeared."""
@@ -85,6 +90,22 @@ def after_step(
     newer = _newer_generation(state, services)
     if newer is not None:
         return _superseded(state, step, newer, services)
+    if step.status == "PARTIAL" and services.workflow:
+        attempt = _attempt_of(state, item, services)
+        if attempt <= PARTIAL_RETRIES:
+            retry = _retry(state, item, attempt)
+            started = start_restore(
+                StartRestore(retry), services.restores, services.workflow, services.clock()
+            )
+            step = step.model_copy(
+                update={
+                    "reason": f"{step.reason}; step {retry.step} runs again "
+                    f"({started.restore_id}): the copy never overwrites, so it adds only what "
+                    "is missing",
+                    "follow_up_restore_id": started.restore_id,
+                }
+            )
+            return StepResult(step, step, continues=True)
     then = item.then if item is not None else state.then
     if step.status in ("SUCCEEDED", "SOURCE_EMPTY") and then and services.workflow:
         next_step = _next_step(state, item, then)
@@ -178,6 +199,37 @@ def _wake_waiting(restore_id: str, state: FinalizeInput, services: TransferServi
     return [result.restore_id]
 
 
+def _attempt_of(state: FinalizeInput, item: RestoreItem | None, services: TransferServices) -> int:
+    """Which run of its step this one is: 1 for the first, 2 for its first retry, ..."""
+    chain_id = _chain_id(state, item)
+    runs = [
+        r
+        for r in services.restores.list_restores(state.target.key) or ()
+        if r.chain_id == chain_id and r.step == state.step and r.restore_id != state.restore_id
+    ]
+    return len(runs) + 1
+
+
+def _retry(state: FinalizeInput, item: RestoreItem | None, attempt: int) -> RestoreRequest:
+    """The same step again (same source, same sources after it), under its own id."""
+    target, source = state.target, state.source
+    if not isinstance(target, HomeLocation) or source is None:  # pragma: no cover
+        raise TypeError("a restore step has a home directory target and a source")
+    return RestoreRequest(
+        restore_id=make_restore_id(state.trigger, target, source, nonce=f"retry-{attempt}"),
+        trigger=state.trigger,
+        target=target,
+        source=source,
+        step=state.step,
+        head=_chain_id(state, item),
+        then=list(item.then if item is not None else state.then),
+    )
+
+
+def _chain_id(state: FinalizeInput, item: RestoreItem | None) -> str:
+    return (item.chain_id if item is not None else state.head) or state.restore_id
+
+
 def _next_step(
     state: FinalizeInput, item: RestoreItem | None, then: list[Endpoint]
 ) -> RestoreRequest:
@@ -206,25 +258,36 @@ def _whole_restore(
 ) -> RestoreOutcome:
     """The outcome of every step together, once the last one ended."""
     chain_id = (item.chain_id if item is not None else state.head) or state.restore_id
-    earlier = [
+    runs = [
         r
         for r in services.restores.list_restores(state.target.key) or ()
         if r.chain_id == chain_id and r.restore_id != state.restore_id and r.source is not None
     ]
-    if not earlier:
+    # One run per earlier step: its last (a retried step's earlier runs are replaced by it);
+    # the runs of this step before this one are replaced by this one.
+    latest: dict[int, RestoreItem] = {}
+    for run in sorted(runs, key=lambda r: r.started_at):
+        if run.step != state.step:
+            latest[run.step] = run
+    earlier = list(latest.values())
+    if not runs:
         return last
     steps = [(r.source, r.status, _stats_of(r)) for r in sorted(earlier, key=lambda r: r.step)]
     steps.append((state.source, last.status, last.stats))
+    # What was copied counts every run, retried ones too.
+    copied = [_stats_of(r) for r in runs] + [last.stats]
     stats = TransferStats(
-        bytes_written=sum(s.bytes_written for _, _, s in steps),
-        bytes_file_transferred=sum(s.bytes_file_transferred for _, _, s in steps),
-        files_transferred=sum(s.files_transferred for _, _, s in steps),
-        total_duration_ms=sum(s.total_duration_ms for _, _, s in steps),
+        bytes_written=sum(s.bytes_written for s in copied),
+        bytes_file_transferred=sum(s.bytes_file_transferred for s in copied),
+        files_transferred=sum(s.files_transferred for s in copied),
+        total_duration_ms=sum(s.total_duration_ms for s in copied),
     )
     restored = [_describe(s) for s, status, _ in steps if status == "SUCCEEDED"]
     empty = [_describe(s) for s, status, _ in steps if status == "SOURCE_EMPTY"]
-    summary = f"{len(steps)} steps: restored from {_join(restored) or 'nothing'}" + (
-        f" ({_join(empty)} empty or never created)" if empty else ""
+    summary = (
+        f"{len(steps)} step{'s' if len(steps) != 1 else ''}: "
+        f"restored from {_join(restored) or 'nothing'}"
+        + (f" ({_join(empty)} empty or never created)" if empty else "")
     )
     if last.status in ("FAILED", "PARTIAL"):
         ended = "failed" if last.status == "FAILED" else "missed files"

@@ -249,8 +249,10 @@ def _stopped_cause(error_name: str, error: str | None, cause: str | None) -> str
 
 
 def needs_notification(outcome: RestoreOutcome) -> bool:
-    """Every failure, every partial copy and every conflict; an empty source only when
-    nothing else is restored instead."""
+    """Every failure, every partial copy that is not run again and every conflict; an
+    empty source only when nothing else is restored instead."""
+    if outcome.status == "PARTIAL" and outcome.follow_up_restore_id is not None:
+        return False  # it runs again; the retry's own outcome tells
     if outcome.status in ("FAILED", "PARTIAL") or outcome.conflicts:
         return True
     return outcome.status == "SOURCE_EMPTY" and outcome.follow_up_restore_id is None
