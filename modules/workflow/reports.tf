@@ -63,6 +63,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "reports" {
     expiration {
       days = local.report_retention_days
     }
+  }
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+    filter {}
     abort_incomplete_multipart_upload {
       days_after_initiation = 1
     }
