@@ -132,6 +132,7 @@ class Workflow:
                 "source_location_arn": self.source,
                 "target_location_arn": self.target,
                 "access_point_ids": [],
+                "report": None,  # prepare's result always has it (the ASL selects it)
             },
             "finalize": {"status": "SUCCEEDED", "reason": None, "follow_up_restore_id": None},
         }
