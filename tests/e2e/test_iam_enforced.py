@@ -50,7 +50,8 @@ CASES = [
     Case("-finalize", "NotifyFailures", "sns:Publish", "failing_restore"),
     Case("-datasync-s3", "ReadWriteHomeBackups", "s3:PutObject", "backup"),
     Case("-prepare", "ListBackupVersions", "s3:ListBucketVersions", "from_backup"),
-    Case("-datasync-s3", "ReadRestoreManifests", "s3:GetObject", "from_backup"),
+    # ReadRestoreManifests is not a case: the from_backup scenario restores the latest
+    # backup, which needs no manifest since issue 16; only an older backup reads one.
 ]  # fmt: skip
 
 
