@@ -10,8 +10,10 @@ locals {
   bucket_name = "${var.name_prefix}-backups-${local.account_id}-${local.region}"
 
   # The bucket layout (docs/internals.md): one prefix per home directory under homes/,
-  # DataSync manifests of restores from a backup under manifests/.
+  # one per Studio space's EBS home under spaces/ (modules/space_backup), DataSync
+  # manifests of restores from a backup under manifests/.
   homes_prefix     = "homes/"
+  spaces_prefix    = "spaces/"
   manifests_prefix = "manifests/"
   manifest_days    = 7
 
@@ -92,6 +94,31 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
 
     # A delete marker whose last earlier version has expired says nothing any more.
+    expiration {
+      expired_object_delete_marker = true
+    }
+  }
+
+  # The EBS homes of Studio spaces (modules/space_backup): the same retention as homes/.
+  rule {
+    id     = "spaces"
+    status = "Enabled"
+    filter {
+      prefix = local.spaces_prefix
+    }
+
+    dynamic "transition" {
+      for_each = local.transition ? [1] : []
+      content {
+        days          = var.transition_days
+        storage_class = var.storage_class
+      }
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.retention_days
+    }
+
     expiration {
       expired_object_delete_marker = true
     }
