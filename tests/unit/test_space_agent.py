@@ -377,3 +377,45 @@ def test_read_space_uses_the_metadata_file_and_describe_space(tmp_path: Path) ->
         }
 
     assert agent.read_space(str(metadata), shared).owner is None
+
+
+@pytest.mark.parametrize("owner", ["alice", None])
+def test_the_agent_and_the_library_agree_on_the_bucket_layout(
+    owner: str | None,
+) -> None:
+    from studio_recovery.logic.space_backups import SpaceRef
+
+    space = agent.Space("d-1", "s", owner)
+    ref = SpaceRef("d-1", "s", owner)
+    assert ref.prefix == space.prefix
+    assert ref.manifest_key == space.prefix + "manifest.json"
+    assert ref.mapping_key == space.prefix + "restore-source.json"
+    assert ref.restores_prefix == space.prefix + "restores/"
+
+
+def test_with_lifecycle_config_is_idempotent_and_never_replaces_another_default() -> (
+    None
+):
+    from studio_recovery.logic.space_backups import with_lifecycle_config
+
+    arns = {"JupyterLab": "arn:jl", "CodeEditor": "arn:ce"}
+    first, notes = with_lifecycle_config({}, arns)
+    again, _ = with_lifecycle_config(first, arns)
+    assert first == again
+    assert notes == []
+    assert (
+        first["JupyterLabAppSettings"]["DefaultResourceSpec"]["LifecycleConfigArn"]
+        == "arn:jl"
+    )
+    theirs = {
+        "JupyterLabAppSettings": {
+            "DefaultResourceSpec": {"LifecycleConfigArn": "arn:x"}
+        }
+    }
+    kept, notes = with_lifecycle_config(theirs, {"JupyterLab": "arn:jl"})
+    assert (
+        kept["JupyterLabAppSettings"]["DefaultResourceSpec"]["LifecycleConfigArn"]
+        == "arn:x"
+    )
+    assert kept["JupyterLabAppSettings"]["LifecycleConfigArns"] == ["arn:jl"]
+    assert len(notes) == 1
