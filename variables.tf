@@ -340,16 +340,11 @@ variable "backups" {
 
 variable "space_backups" {
   description = <<-EOT
-    Backups of the homes of Studio JupyterLab and Code Editor spaces, which live on each
-    space's own EBS volume and are deleted with the space (needs backups.enabled: they go to
-    the same bucket, under spaces/). enabled: create the lifecycle configurations
-    (<name_prefix>-space-backup-jupyterlab and -codeeditor) and the execution-role policy.
-    execution_role_names: roles that get that policy (your spaces' execution roles).
-    interval_minutes: time between two backups of a running space; one more runs when the
-    app stops. exclude: what can be rebuilt and is not backed up (names match anywhere,
-    paths with "/" from the home). Attach the lifecycle configurations to your domains as
-    the default (README: "Protecting EBS spaces"); isolation between users needs the
-    domain's ExecutionRoleIdentityConfig = USER_PROFILE_NAME.
+    Backups of Studio JupyterLab and Code Editor spaces' EBS homes to the backup bucket under
+    spaces/ (needs backups.enabled; modules/space_backup). enabled: create the lifecycle
+    configurations and the execution-role policy. execution_role_names: roles given that
+    policy. interval_minutes: between two backups of a running space (one more when the app
+    stops). exclude: rebuildable paths not backed up.
   EOT
   type = object({
     enabled              = optional(bool, false)
