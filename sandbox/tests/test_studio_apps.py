@@ -541,6 +541,7 @@ for name, call in (
     ("put", lambda: s3.put_object(Bucket="%s", Key="x/" + "%s", Body=b"1")),
     ("list_buckets", lambda: s3.list_buckets()),
     ("identity_bucket", lambda: s3.put_object(Bucket="studio-apps-alice-only", Key="k", Body=b"1")),
+    ("alice_prefix", lambda: s3.put_object(Bucket="%s", Key="own/alice/x", Body=b"1")),
 ):
     try:
         call()
@@ -557,7 +558,7 @@ def test_script_calls_with_the_execution_role_and_iam_is_enforced(
 ) -> None:
     domain_id = _domain(studio, role)
     space = _private_space(studio, domain_id, "kate")
-    arn = _lcc(studio, CALLS % (BUCKET, space))
+    arn = _lcc(studio, CALLS % (BUCKET, space, BUCKET))
     studio.sagemaker.update_domain(DomainId=domain_id, DefaultUserSettings=_attached(arn))
 
     assert studio.start_app(domain_id, space, timeout=60) == "InService"
@@ -584,7 +585,13 @@ def test_source_identity_is_the_owner_with_user_profile_name(
                 "Action": "s3:PutObject",
                 "Resource": "arn:aws:s3:::studio-apps-alice-only/*",
                 "Condition": {"StringEquals": {"aws:SourceIdentity": "alice"}},
-            }
+            },
+            {
+                "Sid": "OwnPrefix",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/own/${{aws:SourceIdentity}}/*",
+            },
         ],
     )
     domain_id = _domain(
@@ -595,7 +602,8 @@ def test_source_identity_is_the_owner_with_user_profile_name(
     spaces = {who: _private_space(studio, domain_id, who) for who in ("alice", "bob")}
     results: dict[str, dict[str, str]] = {}
     for who, space in spaces.items():
-        arn = _lcc(studio, CALLS % (BUCKET, space) + 'echo "$AWS_ACCESS_KEY_ID" > "$HOME/key"\n')
+        script = CALLS % (BUCKET, space, BUCKET) + 'echo "$AWS_ACCESS_KEY_ID" > "$HOME/key"\n'
+        arn = _lcc(studio, script)
         studio.sagemaker.update_user_profile(
             DomainId=domain_id, UserProfileName=who, UserSettings=_attached(arn)
         )
@@ -608,6 +616,9 @@ def test_source_identity_is_the_owner_with_user_profile_name(
 
     assert results["alice"]["identity_bucket"] == "ok"
     assert results["bob"]["identity_bucket"] == "AccessDenied"
+    # ${aws:SourceIdentity} in the Resource: each space reaches only its owner's prefix
+    assert results["alice"]["alice_prefix"] == "ok"
+    assert results["bob"]["alice_prefix"] == "AccessDenied"
     busy = _error(
         studio.sagemaker.update_domain,
         DomainId=domain_id,
