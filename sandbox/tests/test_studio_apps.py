@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -775,30 +774,3 @@ def test_untrusted_execution_role_fails_the_app(studio: Studio, aws: SandboxClie
         DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default"
     )["FailureReason"]
     assert "sts:AssumeRole" in reason
-
-
-def test_sandbox_exit_kills_every_app_process(tmp_path: Path, role: str) -> None:
-    del role  # a second sandbox in this process: the module's stays untouched otherwise
-    pid_file = tmp_path / "pid"
-    script = f"( setsid nohup bash -c 'echo $$ > {pid_file}; exec sleep 300' & ) &\nsleep 0.5\n"
-    # the module's sandbox is the running one: use it, then stop every app as Sandbox.stop does
-    found = apps.pids_of("app-none")
-    assert found == []
-    launch = apps.Launch(
-        app_id="app-exit-test",
-        home=tmp_path / "home",
-        workdir=tmp_path / "app",
-        environment={"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home")},
-        scripts=[apps.Script("bg", script.encode())],
-        metadata={},
-    )
-    outcome: list[str] = []
-    apps.runtime.start(launch, lambda status, _reason: outcome.append(status))
-    wait_for(lambda: outcome or None)
-    pid = int(wait_for(lambda: pid_file.read_text().strip() if pid_file.exists() else None))
-    assert apps.pids_of("app-exit-test") == [pid]
-
-    apps.runtime.kill_all()
-
-    wait_for(lambda: not _alive(pid) or None, timeout=5)
-    assert apps.pids_of("app-exit-test") == []
