@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from sandbox.tests.helpers import SandboxClients, wait_for
+from sandbox.tests.helpers import SandboxClients, process_alive, wait_for
 from studio_sandbox.harness.scenario.studio import Studio
 from studio_sandbox.iam import principals
 from studio_sandbox.sagemaker import apps
@@ -143,6 +143,25 @@ def _attached(arn: str, app_type: str = "JupyterLab") -> dict[str, Any]:
             "DefaultResourceSpec": {"LifecycleConfigArn": arn},
         }
     }
+
+
+def _scripted_space(studio: Studio, role: str, owner: str, script: str) -> tuple[str, str, Path]:
+    """A domain whose JupyterLab default is `script`, and a private space of `owner`."""
+    arn = _lcc(studio, script)
+    domain_id = _domain(studio, role, user_settings=_attached(arn))
+    space = _private_space(studio, domain_id, owner)
+    return domain_id, space, studio.space_home(domain_id, space)
+
+
+def _app(studio: Studio, domain_id: str, space: str) -> dict[str, Any]:
+    found: dict[str, Any] = studio.sagemaker.describe_app(
+        DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default"
+    )
+    return found
+
+
+def _worker_pid(home: Path) -> int:
+    return int(wait_for(lambda: (home / "worker.pid").read_text().strip() or None))
 
 
 def _error(call: Any, **kwargs: Any) -> str:
@@ -373,15 +392,6 @@ cp "${STUDIO_SANDBOX_ROOT:-}/opt/ml/metadata/resource-metadata.json" "$HOME/lcc-
 """
 
 
-def _alive(pid: int) -> bool:
-    """A live process (a zombie left to an init that does not reap counts as gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z"
-
-
 def _env(home: Path) -> dict[str, str]:
     lines = (home / "lcc-env").read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if "=" in line)
@@ -390,15 +400,10 @@ def _env(home: Path) -> dict[str, str]:
 def test_app_runs_the_default_script_in_the_space_home_with_metadata(
     studio: Studio, role: str, sandbox: Sandbox
 ) -> None:
-    arn = _lcc(studio, ENV_DUMP)
-    domain_id = _domain(studio, role, user_settings=_attached(arn))
-    space = _private_space(studio, domain_id, "erin")
-    home = studio.space_home(domain_id, space)
+    domain_id, space, home = _scripted_space(studio, role, "erin", ENV_DUMP)
 
     first = studio.start_app(domain_id, space, wait=False)
-    assert studio.sagemaker.describe_app(
-        DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default"
-    )["Status"] in ("Pending", "InService")
+    assert _app(studio, domain_id, space)["Status"] in ("Pending", "InService")
     status = studio.wait_app(domain_id, space, "JupyterLab", ("InService", "Failed"), 30)
 
     assert (first, status) == ("Pending", "InService")
@@ -425,15 +430,13 @@ def test_app_runs_the_default_script_in_the_space_home_with_metadata(
 
 
 def test_failing_script_fails_the_app_with_a_reason(studio: Studio, role: str) -> None:
-    arn = _lcc(studio, "#!/bin/bash\necho broken >&2\nexit 3\n")
-    domain_id = _domain(studio, role, user_settings=_attached(arn))
-    space = _private_space(studio, domain_id, "frank")
+    domain_id, space, _home = _scripted_space(
+        studio, role, "frank", "#!/bin/bash\necho broken >&2\nexit 3\n"
+    )
 
     status = studio.start_app(domain_id, space, timeout=30)
 
-    described = studio.sagemaker.describe_app(
-        DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default"
-    )
+    described = _app(studio, domain_id, space)
     assert status == "Failed"
     assert "exit code 3" in described["FailureReason"]
     log = studio.app_directory(domain_id, space, "JupyterLab") / "lifecycle.log"
@@ -444,16 +447,12 @@ def test_script_running_past_the_limit_fails_the_app(
     studio: Studio, role: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(apps.timing, "lcc_timeout_seconds", 1.0)
-    arn = _lcc(studio, "#!/bin/bash\nsleep 30\n")
-    domain_id = _domain(studio, role, user_settings=_attached(arn))
-    space = _private_space(studio, domain_id, "gina")
+    domain_id, space, _home = _scripted_space(studio, role, "gina", "#!/bin/bash\nsleep 30\n")
 
     started = time.monotonic()
     status = studio.start_app(domain_id, space, timeout=30)
 
-    described = studio.sagemaker.describe_app(
-        DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default"
-    )
+    described = _app(studio, domain_id, space)
     assert status == "Failed"
     assert "did not finish within 1 seconds" in described["FailureReason"]
     assert time.monotonic() - started < 15
@@ -477,50 +476,42 @@ sleep 0.5
 def test_background_process_runs_until_delete_app_and_gets_sigterm(
     studio: Studio, role: str
 ) -> None:
-    arn = _lcc(studio, BACKGROUND)
-    domain_id = _domain(studio, role, user_settings=_attached(arn))
-    space = _private_space(studio, domain_id, "hank")
-    home = studio.space_home(domain_id, space)
+    domain_id, space, home = _scripted_space(studio, role, "hank", BACKGROUND)
 
     assert studio.start_app(domain_id, space, timeout=30) == "InService"
-    pid = int(wait_for(lambda: (home / "worker.pid").read_text().strip() or None))
+    pid = _worker_pid(home)
     time.sleep(0.5)
-    assert _alive(pid)  # still running while InService
+    assert process_alive(pid)  # still running while InService
     assert not (home / "got-sigterm").exists()
 
     studio.stop_app(domain_id, space, wait=False)
-    assert studio.sagemaker.describe_app(
-        DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default"
-    )["Status"] in ("Deleting", "Deleted")
+    assert _app(studio, domain_id, space)["Status"] in ("Deleting", "Deleted")
     assert studio.wait_app(domain_id, space, "JupyterLab", ("Deleted",), 30) == "Deleted"
 
     assert (home / "got-sigterm").read_text().strip() == "term"
-    assert not _alive(pid)
+    assert not process_alive(pid)
 
 
 def test_process_ignoring_sigterm_is_killed_after_the_grace_period(
     studio: Studio, role: str
 ) -> None:
     stubborn = BACKGROUND.replace("exit 0' TERM", "' TERM")
-    arn = _lcc(studio, stubborn)
-    domain_id = _domain(studio, role, user_settings=_attached(arn))
-    space = _private_space(studio, domain_id, "ivy")
-    home = studio.space_home(domain_id, space)
+    domain_id, space, home = _scripted_space(studio, role, "ivy", stubborn)
     assert studio.start_app(domain_id, space, timeout=30) == "InService"
-    pid = int(wait_for(lambda: (home / "worker.pid").read_text().strip() or None))
+    pid = _worker_pid(home)
 
     started = time.monotonic()
     assert studio.stop_app(domain_id, space) == "Deleted"
 
     assert time.monotonic() - started >= 1.5  # the 2 s grace of this module
     assert (home / "got-sigterm").exists()
-    assert not _alive(pid)
+    assert not process_alive(pid)
 
 
 def test_space_with_a_deleting_app_cannot_be_deleted(studio: Studio, role: str) -> None:
-    arn = _lcc(studio, BACKGROUND.replace("exit 0' TERM", "' TERM"))
-    domain_id = _domain(studio, role, user_settings=_attached(arn))
-    space = _private_space(studio, domain_id, "jack")
+    domain_id, space, _home = _scripted_space(
+        studio, role, "jack", BACKGROUND.replace("exit 0' TERM", "' TERM")
+    )
     assert studio.start_app(domain_id, space, timeout=30) == "InService"
     studio.stop_app(domain_id, space, wait=False)
 
@@ -660,14 +651,13 @@ def test_shared_space_runs_with_the_space_role_and_no_source_identity(
 
 
 def test_private_space_mounts_the_owners_efs_directory(studio: Studio, role: str) -> None:
-    arn = _lcc(studio, 'echo from-app > "$HOME/user-default-efs/written-by-app"\n')
-    domain_id = _domain(studio, role, user_settings=_attached(arn))
-    space = _private_space(studio, domain_id, "mona")
+    domain_id, space, home = _scripted_space(
+        studio, role, "mona", 'echo from-app > "$HOME/user-default-efs/written-by-app"\n'
+    )
     uid = studio.sagemaker.describe_user_profile(DomainId=domain_id, UserProfileName="mona")[
         "HomeEfsFileSystemUid"
     ]
     efs_home = state.efs_root(studio.domain_efs(domain_id)) / uid
-    home = studio.space_home(domain_id, space)
 
     assert studio.start_app(domain_id, space) == "InService"
 
@@ -770,7 +760,5 @@ def test_untrusted_execution_role_fails_the_app(studio: Studio, aws: SandboxClie
     space = _private_space(studio, domain_id, "pia")
 
     assert studio.start_app(domain_id, space) == "Failed"
-    reason = studio.sagemaker.describe_app(
-        DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default"
-    )["FailureReason"]
+    reason = _app(studio, domain_id, space)["FailureReason"]
     assert "sts:AssumeRole" in reason

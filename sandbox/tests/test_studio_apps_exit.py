@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from sandbox.tests.helpers import SandboxClients, wait_for
+from sandbox.tests.helpers import SandboxClients, process_alive, wait_for
 from studio_sandbox.harness.scenario.studio import Studio
 from studio_sandbox.sagemaker import apps
 from studio_sandbox.server.app import Sandbox
@@ -16,14 +16,6 @@ SCRIPT = """#!/bin/bash
   > /dev/null 2>&1 & ) &
 sleep 0.5
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z"
 
 
 def _app_id(pid: int) -> str:
@@ -68,5 +60,5 @@ def test_sandbox_exit_kills_every_app_process(tmp_path: Path) -> None:
         assert apps.pids_of(app_id) == [pid]
 
     # the sandbox has stopped: the process that ignored SIGTERM is gone all the same
-    wait_for(lambda: not _alive(pid) or None, timeout=5)
+    wait_for(lambda: not process_alive(pid) or None, timeout=5)
     assert apps.pids_of(app_id) == []

@@ -42,8 +42,10 @@ class AppTiming:
 
     `lcc_timeout_seconds`: Studio's documented 5 minutes for lifecycle configurations.
     `shutdown_grace_seconds`: between SIGTERM and SIGKILL on shutdown. AWS documents no
-    figure for Studio apps; 10 s is Docker's default stop timeout (`docker stop -t`), the
-    sandbox's choice."""
+    figure for Studio apps. The sandbox's choice, 10 s: the SageMaker Distribution images run
+    JupyterLab under supervisord with `stopasgroup=true` and no `stopwaitsecs` (whose
+    default is 10 s; aws/sagemaker-distribution supervisord-jupyter-lab.conf), and 10 s is
+    also Docker's default stop timeout."""
 
     lcc_timeout_seconds: float = 300.0
     shutdown_grace_seconds: float = 10.0
