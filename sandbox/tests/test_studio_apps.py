@@ -382,6 +382,20 @@ def test_update_calls_keep_lifecycle_settings_and_identity_config(
     assert described["SpaceSharingSettings"] == {"SharingType": "Private"}
 
 
+def test_execution_role_identity_config_is_user_profile_name_or_disabled(
+    studio: Studio, role: str
+) -> None:
+    with pytest.raises(ClientError, match="ValidationException"):
+        _domain(studio, role, DomainSettings={"ExecutionRoleIdentityConfig": "SPACE_NAME"})
+    domain_id = _domain(studio, role)
+    refused = _error(
+        studio.sagemaker.update_domain,
+        DomainId=domain_id,
+        DomainSettingsForUpdate={"ExecutionRoleIdentityConfig": "SPACE_NAME"},
+    )
+    assert refused == "ValidationException"
+
+
 # --------------------------------------------------------------------------- apps
 
 ENV_DUMP = """#!/bin/bash
