@@ -110,10 +110,18 @@ def _domain(studio: Studio, role: str, **extra: Any) -> str:
     return studio.wait_in_service(str(reply["DomainId"]))
 
 
-def _private_space(
-    studio: Studio, domain_id: str, owner: str, app_type: str = "JupyterLab", **settings: Any
+def _owned_space(
+    studio: Studio,
+    domain_id: str,
+    owner: str,
+    app_type: str = "JupyterLab",
+    *,
+    name: str | None = None,
+    sharing: str = "Private",
+    **settings: Any,
 ) -> str:
-    name = _name("space")
+    """A space of `owner` (created if need be); private unless `sharing` says Shared."""
+    name = name or _name("space")
     profiles = studio.sagemaker.list_user_profiles(DomainIdEquals=domain_id, MaxResults=100)
     if owner not in {p["UserProfileName"] for p in profiles["UserProfiles"]}:
         studio.sagemaker.create_user_profile(DomainId=domain_id, UserProfileName=owner)
@@ -122,7 +130,7 @@ def _private_space(
         SpaceName=name,
         SpaceSettings={"AppType": app_type, **settings},
         OwnershipSettings={"OwnerUserProfileName": owner},
-        SpaceSharingSettings={"SharingType": "Private"},
+        SpaceSharingSettings={"SharingType": sharing},
     )
     return name
 
@@ -149,7 +157,7 @@ def _scripted_space(studio: Studio, role: str, owner: str, script: str) -> tuple
     """A domain whose JupyterLab default is `script`, and a private space of `owner`."""
     arn = _lcc(studio, script)
     domain_id = _domain(studio, role, user_settings=_attached(arn))
-    space = _private_space(studio, domain_id, owner)
+    space = _owned_space(studio, domain_id, owner)
     return domain_id, space, studio.space_home(domain_id, space)
 
 
@@ -177,16 +185,9 @@ def test_jupyterlab_and_code_editor_spaces_get_an_ebs_home_deleted_with_the_spac
     studio: Studio, role: str
 ) -> None:
     domain_id = _domain(studio, role)
-    lab = _private_space(studio, domain_id, "alice")
-    code = _private_space(studio, domain_id, "alice", app_type="CodeEditor")
-    shared = _name("shared")
-    studio.sagemaker.create_space(
-        DomainId=domain_id,
-        SpaceName=shared,
-        SpaceSettings={"AppType": "JupyterLab"},
-        OwnershipSettings={"OwnerUserProfileName": "alice"},
-        SpaceSharingSettings={"SharingType": "Shared"},
-    )
+    lab = _owned_space(studio, domain_id, "alice")
+    code = _owned_space(studio, domain_id, "alice", app_type="CodeEditor")
+    shared = _owned_space(studio, domain_id, "alice", sharing="Shared")
     homes = [studio.space_home(domain_id, s) for s in (lab, code, shared)]
     assert all(h.is_dir() and not any(h.iterdir()) for h in homes)
     assert len({str(h) for h in homes}) == 3
@@ -196,13 +197,7 @@ def test_jupyterlab_and_code_editor_spaces_get_an_ebs_home_deleted_with_the_spac
 
     assert not homes[0].exists()
     assert homes[1].is_dir()
-    studio.sagemaker.create_space(
-        DomainId=domain_id,
-        SpaceName=lab,
-        SpaceSettings={"AppType": "JupyterLab"},
-        OwnershipSettings={"OwnerUserProfileName": "alice"},
-        SpaceSharingSettings={"SharingType": "Private"},
-    )
+    _owned_space(studio, domain_id, "alice", name=lab)
     assert studio.space_home(domain_id, lab).is_dir()
     assert not any(studio.space_home(domain_id, lab).iterdir())  # a new, empty volume
 
@@ -229,15 +224,15 @@ def test_ebs_size_defaults_to_5_gb_and_respects_the_domain_maximum(
     }
     plain = _domain(studio, role)
     limited = _domain(studio, role, user_settings=storage)
-    default_space = _private_space(studio, plain, "carol")
-    sized = _private_space(studio, limited, "carol")
+    default_space = _owned_space(studio, plain, "carol")
+    sized = _owned_space(studio, limited, "carol")
     volume = studio._space_volume
 
     assert volume(plain, default_space)["size_gb"] == 5
     assert volume(limited, sized)["size_gb"] == 10
     too_big = {"SpaceStorageSettings": {"EbsStorageSettings": {"EbsVolumeSizeInGb": 21}}}
     with pytest.raises(ClientError, match="ValidationException"):
-        _private_space(studio, limited, "carol", **too_big)
+        _owned_space(studio, limited, "carol", **too_big)
 
 
 def test_private_space_needs_an_existing_owner(studio: Studio, role: str) -> None:
@@ -350,7 +345,7 @@ def test_update_calls_keep_lifecycle_settings_and_identity_config(
 ) -> None:
     arn = _lcc(studio, "true\n", app_type="CodeEditor")
     domain_id = _domain(studio, role)
-    space = _private_space(studio, domain_id, "dave", app_type="CodeEditor")
+    space = _owned_space(studio, domain_id, "dave", app_type="CodeEditor")
 
     studio.sagemaker.update_domain(
         DomainId=domain_id,
@@ -561,7 +556,7 @@ def test_script_calls_with_the_execution_role_and_iam_is_enforced(
     studio: Studio, role: str, aws: SandboxClients
 ) -> None:
     domain_id = _domain(studio, role)
-    space = _private_space(studio, domain_id, "kate")
+    space = _owned_space(studio, domain_id, "kate")
     arn = _lcc(studio, CALLS % (BUCKET, space, BUCKET))
     studio.sagemaker.update_domain(DomainId=domain_id, DefaultUserSettings=_attached(arn))
 
@@ -603,7 +598,7 @@ def test_source_identity_is_the_owner_with_user_profile_name(
         identity_role,
         DomainSettings={"ExecutionRoleIdentityConfig": "USER_PROFILE_NAME"},
     )
-    spaces = {who: _private_space(studio, domain_id, who) for who in ("alice", "bob")}
+    spaces = {who: _owned_space(studio, domain_id, who) for who in ("alice", "bob")}
     results: dict[str, dict[str, str]] = {}
     for who, space in spaces.items():
         script = CALLS % (BUCKET, space, BUCKET) + 'echo "$AWS_ACCESS_KEY_ID" > "$HOME/key"\n'
@@ -644,14 +639,7 @@ def test_shared_space_runs_with_the_space_role_and_no_source_identity(
         DomainSettings={"ExecutionRoleIdentityConfig": "USER_PROFILE_NAME"},
         DefaultSpaceSettings={"ExecutionRole": space_role, **_attached(arn)},
     )
-    studio.sagemaker.create_user_profile(DomainId=domain_id, UserProfileName="lena")
-    studio.sagemaker.create_space(
-        DomainId=domain_id,
-        SpaceName="team",
-        SpaceSettings={"AppType": "JupyterLab"},
-        OwnershipSettings={"OwnerUserProfileName": "lena"},
-        SpaceSharingSettings={"SharingType": "Shared"},
-    )
+    _owned_space(studio, domain_id, "lena", name="team", sharing="Shared")
 
     assert studio.start_app(domain_id, "team") == "InService"
 
@@ -693,7 +681,7 @@ def test_no_efs_mount_when_auto_mount_is_disabled_or_the_domain_has_no_efs(
         studio, role, user_settings=_attached(arn), HomeEfsFileSystemCreation="Disabled"
     )
     for domain_id in (disabled, no_efs):
-        space = _private_space(studio, domain_id, "nina")
+        space = _owned_space(studio, domain_id, "nina")
         assert studio.start_app(domain_id, space) == "InService"
         assert not (studio.space_home(domain_id, space) / "user-default-efs").exists()
         studio.delete(domain_id, "space", space)
@@ -721,7 +709,7 @@ def test_built_in_runs_first_then_the_default_and_create_app_chooses_the_default
             }
         },
     )
-    space = _private_space(studio, domain_id, "omar")
+    space = _owned_space(studio, domain_id, "omar")
     home = studio.space_home(domain_id, space)
 
     def run(**kwargs: Any) -> list[str]:
@@ -771,7 +759,7 @@ def test_untrusted_execution_role_fails_the_app(studio: Studio, aws: SandboxClie
         RoleName="studio-apps-untrusted", AssumeRolePolicyDocument=json.dumps(lambda_only)
     )["Role"]["Arn"]
     domain_id = _domain(studio, arn)
-    space = _private_space(studio, domain_id, "pia")
+    space = _owned_space(studio, domain_id, "pia")
 
     assert studio.start_app(domain_id, space) == "Failed"
     reason = _app(studio, domain_id, space)["FailureReason"]
