@@ -467,8 +467,13 @@ def test_script_running_past_the_limit_fails_the_app(
     assert time.monotonic() - started < 15
 
 
-def test_lifecycle_timeout_defaults_to_five_minutes() -> None:
-    assert apps.AppTiming().lcc_timeout_seconds == 300.0
+def test_lifecycle_timeout_defaults_to_five_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(apps.LCC_TIMEOUT_ENV, raising=False)
+    assert apps.AppTiming.from_environment().lcc_timeout_seconds == 300.0
+    monkeypatch.setenv(apps.LCC_TIMEOUT_ENV, "2.5")
+    monkeypatch.setenv(apps.SHUTDOWN_GRACE_ENV, "1")
+    configured = apps.AppTiming.from_environment()
+    assert (configured.lcc_timeout_seconds, configured.shutdown_grace_seconds) == (2.5, 1.0)
 
 
 BACKGROUND = """#!/bin/bash

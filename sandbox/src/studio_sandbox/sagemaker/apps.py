@@ -50,8 +50,24 @@ class AppTiming:
     lcc_timeout_seconds: float = 300.0
     shutdown_grace_seconds: float = 10.0
 
+    @classmethod
+    def from_environment(cls) -> AppTiming:
+        """The defaults, or `STUDIO_SANDBOX_LCC_TIMEOUT_SECONDS` and
+        `STUDIO_SANDBOX_SHUTDOWN_GRACE_SECONDS` (for a sandbox started by the CLI)."""
+        defaults = cls()
+        return cls(
+            lcc_timeout_seconds=float(
+                os.environ.get(LCC_TIMEOUT_ENV) or defaults.lcc_timeout_seconds
+            ),
+            shutdown_grace_seconds=float(
+                os.environ.get(SHUTDOWN_GRACE_ENV) or defaults.shutdown_grace_seconds
+            ),
+        )
 
-timing = AppTiming()
+
+LCC_TIMEOUT_ENV = "STUDIO_SANDBOX_LCC_TIMEOUT_SECONDS"
+SHUTDOWN_GRACE_ENV = "STUDIO_SANDBOX_SHUTDOWN_GRACE_SECONDS"
+timing = AppTiming.from_environment()
 
 
 @dataclass(frozen=True)
