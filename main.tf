@@ -276,6 +276,7 @@ module "backup" {
   registry_table_arn  = module.registry.registry_table_arn
   state_machine_arn   = module.workflow.state_machine_arn
   failure_queue_arn   = module.workflow.failure_queue_arn
+  eventbridge_enabled = var.space_backups.enabled
   tags                = var.tags
 }
 
@@ -283,14 +284,19 @@ module "space_backup" {
   source = "./modules/space_backup"
   count  = var.space_backups.enabled && var.backups.enabled ? 1 : 0
 
-  name_prefix          = var.name_prefix
-  bucket_name          = module.backup[0].bucket_name
-  bucket_arn           = module.backup[0].bucket_arn
-  kms_key_arn          = local.kms_key_arn
-  execution_role_names = var.space_backups.execution_role_names
-  interval_minutes     = var.space_backups.interval_minutes
-  exclude              = var.space_backups.exclude
-  tags                 = var.tags
+  name_prefix           = var.name_prefix
+  bucket_name           = module.backup[0].bucket_name
+  bucket_arn            = module.backup[0].bucket_arn
+  kms_key_arn           = local.kms_key_arn
+  execution_role_names  = var.space_backups.execution_role_names
+  interval_minutes      = var.space_backups.interval_minutes
+  exclude               = var.space_backups.exclude
+  lambda                = local.lambda
+  log_retention_days    = var.log_retention_days
+  registry_table_name   = module.registry.registry_table_name
+  registry_table_arn    = module.registry.registry_table_arn
+  dead_letter_queue_arn = module.workflow.failure_queue_arn
+  tags                  = var.tags
 }
 
 module "alarms" {
@@ -299,7 +305,7 @@ module "alarms" {
   name_prefix            = var.name_prefix
   notification_topic_arn = module.notifications.notification_topic_arn
   state_machine_arn      = module.workflow.state_machine_arn
-  function_names         = merge(module.event_capture.function_names, module.workflow.function_names, { for backup in module.backup : "backup" => backup.backup_function_name })
+  function_names         = merge(module.event_capture.function_names, module.workflow.function_names, { for backup in module.backup : "backup" => backup.backup_function_name }, { for space in module.space_backup : "space-report" => space.report_function_name })
   queue_names            = merge(module.event_capture.queue_names, module.workflow.queue_names)
   registry_table_name    = module.registry.registry_table_name
   tags                   = var.tags

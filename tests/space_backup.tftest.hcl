@@ -9,11 +9,22 @@ mock_provider "aws" {
 
 variables {
   # modules/space_backup
-  name_prefix          = "sr-test"
-  bucket_name          = "sr-test-backups-123456789012-us-east-1"
-  bucket_arn           = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
-  kms_key_arn          = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  execution_role_names = ["studio-exec-a", "studio-exec-b"]
+  name_prefix           = "sr-test"
+  bucket_name           = "sr-test-backups-123456789012-us-east-1"
+  bucket_arn            = "arn:aws:s3:::sr-test-backups-123456789012-us-east-1"
+  kms_key_arn           = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  execution_role_names  = ["studio-exec-a", "studio-exec-b"]
+  registry_table_name   = "sr-test-registry"
+  registry_table_arn    = "arn:aws:dynamodb:us-east-1:123456789012:table/sr-test-registry"
+  dead_letter_queue_arn = "arn:aws:sqs:us-east-1:123456789012:sr-test-stream-failures"
+  lambda = {
+    package_path     = "build/lambda.zip"
+    source_code_hash = "bW9jaw=="
+    runtime          = "python3.12"
+    memory_size      = 256
+    layer_arns       = []
+    log_level        = "INFO"
+  }
 
   # root
   vpc_id              = "vpc-0123456789abcdef0"
@@ -127,6 +138,52 @@ run "a_session_reaches_only_its_own_owner_prefix" {
   assert {
     condition     = toset([for a in aws_iam_role_policy_attachment.space : a.role]) == toset(["studio-exec-a", "studio-exec-b"])
     error_message = "The policy is attached to every execution role given."
+  }
+}
+
+run "restore_reports_reach_the_registry_through_eventbridge" {
+  command = plan
+
+  module {
+    source = "./modules/space_backup"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.reports.event_pattern) == {
+      source      = ["aws.s3"]
+      detail-type = ["Object Created"]
+      detail = {
+        bucket = { name = ["sr-test-backups-123456789012-us-east-1"] }
+        object = { key = [{ wildcard = "spaces/*/restores/*.json" }] }
+      }
+    }
+    error_message = "The rule matches only restore reports of the backup bucket."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.reports.dead_letter_config[0].arn == "arn:aws:sqs:us-east-1:123456789012:sr-test-stream-failures"
+    error_message = "Undeliverable report events go to the failure queue."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.report_function.statement : s if s.sid == "ReadSpaceRestoreReports"]).resources ==
+      toset(["arn:aws:s3:::sr-test-backups-123456789012-us-east-1/spaces/*/restores/*.json"])
+    )
+    error_message = "The function reads restore reports and nothing else of the bucket."
+  }
+}
+
+run "root_space_backups_send_bucket_events_to_eventbridge" {
+  command = plan
+
+  variables {
+    space_backups = { enabled = true }
+  }
+
+  assert {
+    condition     = length(module.backup[0].eventbridge_notification) == 1
+    error_message = "With space_backups the backup bucket sends its object events to EventBridge."
   }
 }
 

@@ -30,7 +30,7 @@ locals {
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:server access logs would need a second bucket; DataSync task logs and CloudTrail data events (if the account records them) say who wrote what
   #checkov:skip=CKV_AWS_144:cross-region replication of people's home directories is a data-residency decision the module cannot make; replicate the bucket yourself if your policy asks for it
-  #checkov:skip=CKV2_AWS_62:nothing consumes new objects; the registry records every backup when its workflow ends
+  #checkov:skip=CKV2_AWS_62:home backups need no object events (the registry records every backup when its workflow ends); with space_backups the bucket sends its events to EventBridge (aws_s3_bucket_notification.this)
 
   bucket        = local.bucket_name
   force_destroy = var.force_destroy
@@ -224,6 +224,15 @@ data "aws_iam_policy_document" "bucket" {
       values   = [var.kms_key_arn]
     }
   }
+}
+
+# S3 sends its object events to EventBridge (the space-report rule of modules/space_backup
+# reads the restore reports of Studio spaces from them).
+resource "aws_s3_bucket_notification" "this" {
+  count = var.eventbridge_enabled ? 1 : 0
+
+  bucket      = aws_s3_bucket.this.id
+  eventbridge = true
 }
 
 resource "aws_s3_bucket_policy" "this" {

@@ -17,3 +17,8 @@ output "agent_key" {
   description = "Key of the space agent in the backup bucket."
   value       = aws_s3_object.agent.key
 }
+
+output "report_function_name" {
+  description = "Name of the function that records space restore reports in the registry."
+  value       = module.report_function.function_name
+}

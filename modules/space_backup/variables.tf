@@ -89,3 +89,44 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+
+variable "lambda" {
+  description = <<-EOT
+    How the space-report function is built: the zip and its base64 SHA-256
+    (filebase64sha256), the runtime, memory in MB, layer ARNs and the Powertools log level.
+  EOT
+  type = object({
+    package_path     = string
+    source_code_hash = string
+    runtime          = string
+    memory_size      = number
+    layer_arns       = list(string)
+    log_level        = string
+  })
+  nullable = false
+}
+
+variable "log_retention_days" {
+  description = "Retention of the space-report function's log group, in days."
+  type        = number
+  default     = 365
+  nullable    = false
+}
+
+variable "registry_table_name" {
+  description = "Name of the registry table the space-report function records restores in."
+  type        = string
+  nullable    = false
+}
+
+variable "registry_table_arn" {
+  description = "ARN of the registry table."
+  type        = string
+  nullable    = false
+}
+
+variable "dead_letter_queue_arn" {
+  description = "ARN of the queue that keeps report events the function could not record (the workflow's failure queue)."
+  type        = string
+  nullable    = false
+}

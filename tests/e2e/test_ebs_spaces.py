@@ -245,6 +245,33 @@ def test_private_space_is_backed_up_on_shutdown_and_restored_into_its_recreation
         "SUCCEEDED",
     ]
     assert len(shown["backups"]) >= 2
+    # and the registry records the restore for the space, with where its home lives
+    table = boto3.resource("dynamodb", endpoint_url=deployed.endpoint).Table(
+        deployed.outputs["registry_table_name"]
+    )
+    row = wait_for(
+        "the restore in the registry",
+        lambda: (
+            (
+                table.get_item(
+                    Key={"pk": f"SPACE#{domain_id}#alice#nb", "sk": "SPACE"}
+                ).get("Item")
+                or {}
+            )
+            .get("last_restore", {})
+            .get("status")
+            == "SUCCEEDED"
+            and table.get_item(
+                Key={"pk": f"SPACE#{domain_id}#alice#nb", "sk": "SPACE"}
+            )["Item"]
+        ),
+        timeout=30,
+    )
+    assert row["home"] == {"type": "ebs", "backup_prefix": where}
+    assert (row["last_restore"]["files"], row["last_restore"]["bytes"]) == (
+        report["files"],
+        report["bytes"],
+    )
     deployed.studio.stop_app(domain_id, "nb")
 
 

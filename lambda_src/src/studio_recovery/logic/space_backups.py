@@ -9,9 +9,13 @@ two together.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+from studio_recovery.models.space_report import SpaceRestoreReport
 
 SPACES_PREFIX = "spaces/"
 APP_SETTINGS = {"JupyterLab": "JupyterLabAppSettings", "CodeEditor": "CodeEditorAppSettings"}
@@ -76,3 +80,65 @@ def with_lifecycle_config(
         current["DefaultResourceSpec"] = spec
         updated[member] = current
     return updated, notes
+
+
+REPORT_KEY = re.compile(
+    r"^spaces/(?:private/(?P<owner>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})|shared)/"
+    r"(?P<domain>d-[a-z0-9]+)/(?P<space>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/"
+    r"restores/(?P<stamp>[0-9TZ]+)\.json$"
+)
+SPACE_PK_PREFIX = "SPACE#"
+SHARED_OWNER = "_shared"
+"""The owner segment of a shared space's registry key (no profile name has "_")."""
+
+
+def parse_report_key(key: str) -> tuple[SpaceRef, str] | None:
+    """The space a restore report belongs to, and its time stamp, from its object key
+    (the only part of a report the space's own credentials could not forge for another
+    space), or None for any other key."""
+    match = REPORT_KEY.fullmatch(key)
+    if match is None:
+        return None
+    ref = SpaceRef(match["domain"], match["space"], match["owner"])
+    return ref, match["stamp"]
+
+
+def space_pk(ref: SpaceRef) -> str:
+    return f"{SPACE_PK_PREFIX}{ref.domain_id}#{ref.owner or SHARED_OWNER}#{ref.space_name}"
+
+
+def restore_items(
+    ref: SpaceRef, stamp: str, report: SpaceRestoreReport, report_key: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The registry items of one EBS restore: the restore itself (sk RESTORE#<stamp>) and
+    the space's row (sk SPACE): where its home lives and its last restore."""
+    counters = {
+        "status": report.status,
+        "files": report.files,
+        "bytes": report.bytes,
+        "duration_seconds": Decimal(str(report.duration_seconds)),
+        "kept_count": report.kept_count,
+        "missing_count": report.missing_count,
+    }
+    restore = {
+        "pk": space_pk(ref),
+        "sk": f"RESTORE#{stamp}",
+        "entity": "space_restore",
+        "source_prefix": report.source_prefix,
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "report_key": report_key,
+        **counters,
+        **({"error": report.error[:1000]} if report.error else {}),
+    }
+    space = {
+        "pk": space_pk(ref),
+        "sk": "SPACE",
+        "entity": "space",
+        "domain_id": ref.domain_id,
+        "space_name": ref.space_name,
+        "owner": ref.owner or SHARED_OWNER,
+        "home": {"type": "ebs", "backup_prefix": ref.prefix},
+        "last_restore": {"sk": restore["sk"], "finished_at": report.finished_at, **counters},
+    }
+    return restore, space
