@@ -73,54 +73,34 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
   bucket = aws_s3_bucket.this.id
 
-  rule {
-    id     = "homes"
-    status = "Enabled"
-    filter {
-      prefix = local.homes_prefix
-    }
-
-    dynamic "transition" {
-      for_each = local.transition ? [1] : []
-      content {
-        days          = var.transition_days
-        storage_class = var.storage_class
+  # Home directories (homes/) and the EBS homes of Studio spaces (spaces/,
+  # modules/space_backup) are kept alike.
+  dynamic "rule" {
+    for_each = { homes = local.homes_prefix, spaces = local.spaces_prefix }
+    content {
+      id     = rule.key
+      status = "Enabled"
+      filter {
+        prefix = rule.value
       }
-    }
 
-    # A file changed or removed since the last backup keeps its earlier version this long.
-    noncurrent_version_expiration {
-      noncurrent_days = var.retention_days
-    }
-
-    # A delete marker whose last earlier version has expired says nothing any more.
-    expiration {
-      expired_object_delete_marker = true
-    }
-  }
-
-  # The EBS homes of Studio spaces (modules/space_backup): the same retention as homes/.
-  rule {
-    id     = "spaces"
-    status = "Enabled"
-    filter {
-      prefix = local.spaces_prefix
-    }
-
-    dynamic "transition" {
-      for_each = local.transition ? [1] : []
-      content {
-        days          = var.transition_days
-        storage_class = var.storage_class
+      dynamic "transition" {
+        for_each = local.transition ? [1] : []
+        content {
+          days          = var.transition_days
+          storage_class = var.storage_class
+        }
       }
-    }
 
-    noncurrent_version_expiration {
-      noncurrent_days = var.retention_days
-    }
+      # A file changed or removed since the last backup keeps its earlier version this long.
+      noncurrent_version_expiration {
+        noncurrent_days = var.retention_days
+      }
 
-    expiration {
-      expired_object_delete_marker = true
+      # A delete marker whose last earlier version has expired says nothing any more.
+      expiration {
+        expired_object_delete_marker = true
+      }
     }
   }
 

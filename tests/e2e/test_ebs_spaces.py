@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,15 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from studio_sandbox.harness.scenario.spaces import (
+    restore_report,
+    space_backup_prefix,
+    wait_until,
+)
 
 from tests.e2e.conftest import Deployed
 
 STATE = ".studio-recovery"
-MARKER = f"{STATE}/restore-done.json"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -84,17 +87,6 @@ def start(deployed: Deployed, domain_id: str, space: str) -> None:
         )
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not after {timeout} s")
-        time.sleep(0.2)
-
-
 def s3_json(deployed: Deployed, key: str) -> Any:
     s3 = deployed.client("s3")
     try:
@@ -104,12 +96,6 @@ def s3_json(deployed: Deployed, key: str) -> Any:
     except ClientError:
         return None
     return json.loads(body.read())
-
-
-def prefix(domain_id: str, space: str, owner: str | None) -> str:
-    if owner is None:
-        return f"spaces/shared/{domain_id}/{space}/"
-    return f"spaces/private/{owner}/{domain_id}/{space}/"
 
 
 def write_work(home: Path) -> None:
@@ -170,14 +156,6 @@ def backed_up(deployed: Deployed, where: str, *paths: str) -> Callable[[], bool]
     return check
 
 
-def restore_report(home: Path) -> Callable[[], Any]:
-    def check() -> Any:
-        marker = home / MARKER
-        return json.loads(marker.read_text()) if marker.exists() else None
-
-    return check
-
-
 # --------------------------------------------------------------------------- tests
 
 
@@ -187,15 +165,15 @@ def test_private_space_is_backed_up_on_shutdown_and_restored_into_its_recreation
     domain_id = new_domain(deployed, unique("ebs-private"))
     new_profile(deployed, domain_id, "alice")
     home = new_space(deployed, domain_id, "nb", "alice")
-    where = prefix(domain_id, "nb", "alice")
+    where = space_backup_prefix(domain_id, "nb", "alice")
 
     # given a running space whose first backup is done
     start(deployed, domain_id, "nb")
-    first = wait_for(
+    first = wait_until(
         "the first backup", lambda: s3_json(deployed, where + "manifest.json")
     )
     assert (
-        wait_for("restore marker", restore_report(home))["status"]
+        wait_until("restore marker", lambda: restore_report(home))["status"]
         == "NOTHING_TO_RESTORE"
     )
     # when the user works, and the app stops before the next interval (60 s)
@@ -214,7 +192,7 @@ def test_private_space_is_backed_up_on_shutdown_and_restored_into_its_recreation
     assert not (home / "notebooks").exists()
     (home / "notes.txt").write_text("written first by the user")
     start(deployed, domain_id, "nb")
-    report = wait_for("the restore", restore_report(home))
+    report = wait_until("the restore", lambda: restore_report(home))
 
     # then every file is back byte for byte with its mode and mtime, the user's kept
     after = snapshot(home)
@@ -249,7 +227,7 @@ def test_private_space_is_backed_up_on_shutdown_and_restored_into_its_recreation
     table = boto3.resource("dynamodb", endpoint_url=deployed.endpoint).Table(
         deployed.outputs["registry_table_name"]
     )
-    row = wait_for(
+    row = wait_until(
         "the restore in the registry",
         lambda: (
             (
@@ -286,10 +264,10 @@ def test_one_users_space_credentials_cannot_reach_another_users_backups(
     }
     for user in ("alice", "bob"):
         start(deployed, domain_id, f"{user}-space")
-    bob = prefix(domain_id, "bob-space", "bob")
-    alice = prefix(domain_id, "alice-space", "alice")
-    wait_for("bob's backup", lambda: s3_json(deployed, bob + "manifest.json"))
-    wait_for("alice's backup", lambda: s3_json(deployed, alice + "manifest.json"))
+    bob = space_backup_prefix(domain_id, "bob-space", "bob")
+    alice = space_backup_prefix(domain_id, "alice-space", "alice")
+    wait_until("bob's backup", lambda: s3_json(deployed, bob + "manifest.json"))
+    wait_until("alice's backup", lambda: s3_json(deployed, alice + "manifest.json"))
 
     env = app_credentials(homes["alice"])
     s3 = boto3.client(
@@ -330,9 +308,9 @@ def test_shared_space_is_restored_into_its_recreation(
     domain_id = new_domain(deployed, unique("ebs-shared"))
     new_profile(deployed, domain_id, "carol")
     home = new_space(deployed, domain_id, "team", None)
-    where = prefix(domain_id, "team", None)
+    where = space_backup_prefix(domain_id, "team", None)
     start(deployed, domain_id, "team")
-    wait_for("the first backup", lambda: s3_json(deployed, where + "manifest.json"))
+    wait_until("the first backup", lambda: s3_json(deployed, where + "manifest.json"))
     write_work(home)
     before = snapshot(home)
     deployed.studio.stop_app(domain_id, "team")
@@ -341,7 +319,7 @@ def test_shared_space_is_restored_into_its_recreation(
     deployed.studio.delete(domain_id, "space", "team")
     home = new_space(deployed, domain_id, "team", None)
     start(deployed, domain_id, "team")
-    report = wait_for("the restore", restore_report(home))
+    report = wait_until("the restore", lambda: restore_report(home))
     assert report["status"] == "SUCCEEDED"
     assert snapshot(home) == before
     deployed.studio.stop_app(domain_id, "team")
@@ -353,9 +331,9 @@ def test_renamed_space_mapped_by_the_admin_in_a_domain_without_home_efs(
     domain_id = new_domain(deployed, unique("ebs-noefs"), home_efs=False)
     new_profile(deployed, domain_id, "dave")
     home = new_space(deployed, domain_id, "old-name", "dave")
-    where = prefix(domain_id, "old-name", "dave")
+    where = space_backup_prefix(domain_id, "old-name", "dave")
     start(deployed, domain_id, "old-name")
-    wait_for("the first backup", lambda: s3_json(deployed, where + "manifest.json"))
+    wait_until("the first backup", lambda: s3_json(deployed, where + "manifest.json"))
     write_work(home)
     before = snapshot(home)
     deployed.studio.stop_app(domain_id, "old-name")
@@ -369,7 +347,7 @@ def test_renamed_space_mapped_by_the_admin_in_a_domain_without_home_efs(
     assert code == 0, output
     home = new_space(deployed, domain_id, "new-name", "dave")
     start(deployed, domain_id, "new-name")
-    report = wait_for("the restore", restore_report(home))
+    report = wait_until("the restore", lambda: restore_report(home))
     assert report["status"] == "SUCCEEDED"
     assert report["source_prefix"] == where
     assert snapshot(home) == before

@@ -4,8 +4,6 @@ the CLI shows the backups and the restore report."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +12,8 @@ import pytest
 from botocore.stub import Stubber
 from studio_recovery.cli import context as cli_context
 from studio_recovery.cli.exit_codes import ExitCode
+
+from tests.space_agent import load_agent
 
 if TYPE_CHECKING:
     from tests.integration.cli_fixtures import RunCli
@@ -24,16 +24,6 @@ BUCKET = "sr-test-backups-123456789012-us-east-1"
 AGENT = (
     Path(__file__).parents[2] / "modules" / "space_backup" / "agent" / "space_agent.py"
 )
-
-
-def _agent() -> Any:
-    spec = importlib.util.spec_from_file_location("space_agent_it", AGENT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["space_agent_it"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -49,7 +39,7 @@ def bucket(aws_env: dict[str, str]) -> Any:
 def test_a_mapped_space_restores_the_earlier_one_and_the_cli_shows_it(
     run_cli: RunCli, bucket: Any, tmp_path: Path
 ) -> None:
-    agent = _agent()
+    agent = load_agent()
     store = agent.S3Store(bucket, BUCKET)
     old = agent.Space("d-abc123", "analysis", "alice")
     # given a backup of alice's space "analysis" (the real agent, boto3 on moto)
@@ -204,3 +194,50 @@ def test_attach_adds_the_configurations_as_default_and_keeps_another_default(
     assert len(notes) == 1
     assert "CodeEditor" in notes[0]
     assert other in notes[0]
+
+
+def test_copy_space_backup_into_another_owners_new_space(
+    run_cli: RunCli, bucket: Any, tmp_path: Path
+) -> None:
+    agent = load_agent()
+    store = agent.S3Store(bucket, BUCKET)
+    alice = agent.Space("d-abc123", "analysis", "alice")
+    home = tmp_path / "alice"
+    (home / "data").mkdir(parents=True)
+    (home / "data" / "x.csv").write_bytes(b"a,b\n1,2\n")
+    (home / "run.sh").write_bytes(b"#!/bin/sh\n")
+    (home / "run.sh").chmod(0o755)
+    agent.backup(store, alice, str(home), [], None)
+    (home / "data" / "x.csv").write_bytes(
+        b"a,b\n1,2\n3,4\n"
+    )  # a later version stays alice's
+    latest = agent.backup(
+        store, alice, str(home), [], store.get_json(alice.prefix + "manifest.json")
+    )
+    base = ["--region", "us-east-1", "--backup-bucket", BUCKET]
+    copy_args = [
+        "copy-space-backup", "--from-domain-id", "d-abc123", "--from-owner", "alice",
+        "--from-space", "analysis", "--domain-id", "d-new456", "--owner", "bob", "--space", "work",
+    ]  # fmt: skip
+
+    copied = run_cli(*base, "--json", *copy_args)
+    assert copied.code == ExitCode.OK, copied.err
+    assert copied.json()["files"] == 2
+    bob_home = tmp_path / "bob"
+    bob_home.mkdir()
+    report = agent.restore_once(
+        store, agent.Space("d-new456", "work", "bob"), str(bob_home)
+    )
+    assert report["status"] == "SUCCEEDED"
+    assert (bob_home / "data" / "x.csv").read_bytes() == b"a,b\n1,2\n3,4\n"
+    assert (bob_home / "run.sh").stat().st_mode & 0o777 == 0o755
+    bob_manifest = store.get_json("spaces/private/bob/d-new456/work/manifest.json")
+    assert bob_manifest["copied_from"] == alice.prefix
+    assert (
+        bob_manifest["entries"]["data/x.csv"]["sha256"]
+        == (latest.manifest["entries"]["data/x.csv"]["sha256"])
+    )
+
+    again = run_cli(*base, *copy_args)
+    assert again.code == ExitCode.CONFLICT
+    assert "has backups of its own" in again.err

@@ -4,34 +4,24 @@ incremental backups, restores that never overwrite, reports, markers, the final 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import signal
 import stat
-import sys
 import threading
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
 
+from tests.space_agent import load_agent
+
 AGENT_PATH = (
     Path(__file__).parents[2] / "modules" / "space_backup" / "agent" / "space_agent.py"
 )
 
 
-def _load() -> Any:
-    spec = importlib.util.spec_from_file_location("space_agent", AGENT_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["space_agent"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-agent = _load()
+agent = load_agent()
 ALICE = agent.Space("d-abc123", "notebooks", "alice")
 
 
