@@ -9,7 +9,7 @@ from typing import Any
 
 from studio_recovery.cli.args import domain_id, studio_name
 from studio_recovery.cli.context import Context
-from studio_recovery.cli.errors import NotFound, UsageError
+from studio_recovery.cli.errors import Conflict, NotFound, UsageError
 from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.cli.render import human_bytes
 from studio_recovery.logic.space_backups import (
@@ -50,6 +50,25 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     _space_options(mapping)
     mapping.add_argument("--from-space", type=studio_name, required=True)
     mapping.set_defaults(run=run_map)
+
+    copy = subparsers.add_parser(
+        "copy-space-backup",
+        parents=parents,
+        help="copy one space's latest EBS backup into another space, restored on its first start",
+        description=(
+            "Copy the latest backup of a space (any owner, any domain) into the backups of "
+            "another space that has none yet: server-side copies of the objects the manifest "
+            "names, then a manifest of the copies. The target space restores it on its first "
+            "start, never overwriting a file. Refused when the target has backups of its own."
+        ),
+    )
+    copy.add_argument("--from-domain-id", type=domain_id, required=True)
+    copy.add_argument("--from-space", type=studio_name, required=True)
+    source_owner = copy.add_mutually_exclusive_group(required=True)
+    source_owner.add_argument("--from-owner", type=studio_name)
+    source_owner.add_argument("--from-shared", action="store_true")
+    _space_options(copy)
+    copy.set_defaults(run=run_copy)
 
     show = subparsers.add_parser(
         "space-backups",
@@ -182,3 +201,59 @@ def run_show(context: Context) -> int:
 
 def _time(backup: dict[str, Any]) -> str:
     return str(backup["time"])
+
+
+def run_copy(context: Context) -> int:
+    args = context.args
+    source = SpaceRef(
+        args.from_domain_id, args.from_space, None if args.from_shared else args.from_owner
+    )
+    target = _space(args)
+    if source == target:
+        raise UsageError("the source and the target are the same space")
+    s3 = context.aws.client("s3")
+    bucket = _bucket(context)
+    if s3.list_objects_v2(Bucket=bucket, Prefix=target.manifest_key, MaxKeys=1).get("KeyCount"):
+        raise Conflict(
+            f"{target.prefix} has backups of its own: copy only into a space that has none"
+        )
+    if not s3.list_objects_v2(Bucket=bucket, Prefix=source.manifest_key, MaxKeys=1).get("KeyCount"):
+        raise NotFound(f"no backup of {source.prefix} in {bucket}")
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=source.manifest_key)["Body"].read())
+    entries: dict[str, Any] = {}
+    copied = copied_bytes = 0
+    for path, entry in manifest.get("entries", {}).items():
+        if entry.get("type") == "file":
+            copy_source = {"Bucket": bucket, "Key": source.prefix + "files/" + path}
+            if entry.get("version_id"):
+                copy_source["VersionId"] = entry["version_id"]
+            reply = s3.copy_object(
+                Bucket=bucket, Key=target.prefix + "files/" + path, CopySource=copy_source
+            )
+            entry = {**entry, "version_id": reply.get("VersionId")}
+            copied += 1
+            copied_bytes += int(entry.get("size", 0))
+        entries[path] = entry
+    copied_manifest = {
+        **manifest,
+        "domain_id": target.domain_id,
+        "space_name": target.space_name,
+        "owner": target.owner,
+        "entries": entries,
+        "copied_from": source.prefix,
+    }
+    s3.put_object(
+        Bucket=bucket,
+        Key=target.manifest_key,
+        Body=json.dumps(copied_manifest, sort_keys=True).encode(),
+        ContentType="application/json",
+    )
+    result = {"from": source.prefix, "to": target.prefix, "files": copied, "bytes": copied_bytes}
+    if context.out.json_mode:
+        context.out.json(result)
+    else:
+        context.out.line(
+            f"Copied {copied} files ({human_bytes(copied_bytes)}) of {source.prefix} to "
+            f"{target.prefix}: restored on the target's first start."
+        )
+    return ExitCode.OK
