@@ -22,6 +22,8 @@ help: ## list the targets
 	@grep -hE '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 PY_DIRS := lambda_src sandbox tests scripts bench
+# The agent the space lifecycle configuration runs in Studio apps (stdlib and boto3 only).
+SPACE_AGENT := modules/space_backup/agent/space_agent.py
 PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
 
 # Both distributions, editable: the product (lambda_src: studio_recovery) and the offline
@@ -60,6 +62,9 @@ lint: $(VENV)/.installed ## ruff check, ruff format --check, mypy --strict (prod
 	$(VENV)/bin/ruff format --check $(PY_DIRS)
 	cd lambda_src && ../$(VENV)/bin/mypy src/studio_recovery
 	cd sandbox && ../$(VENV)/bin/mypy -p studio_sandbox
+	$(VENV)/bin/ruff check --config lambda_src/pyproject.toml $(SPACE_AGENT)
+	$(VENV)/bin/ruff format --check $(SPACE_AGENT)
+	cd lambda_src && ../$(VENV)/bin/mypy --strict ../$(SPACE_AGENT)
 
 .PHONY: fmt
 fmt: $(VENV)/.installed $(TF_RC) ## format Python and Terraform sources

@@ -41,6 +41,7 @@ resource "terraform_data" "input_checks" {
   input = {
     poll_interval_seconds    = var.poll_interval_seconds
     transfer_timeout_seconds = var.transfer_timeout_seconds
+    space_backups            = var.space_backups.enabled
   }
 
   lifecycle {
@@ -51,6 +52,10 @@ resource "terraform_data" "input_checks" {
     precondition {
       condition     = local.transfer_checks <= local.max_transfer_checks
       error_message = "With transfer_timeout_seconds = ${var.transfer_timeout_seconds}, poll_interval_seconds must be at least ${local.min_poll_interval} (it is ${var.poll_interval_seconds}: ${local.transfer_checks} checks of a running transfer, more than the ${local.max_transfer_checks} that keep an execution under Step Functions' 25,000-event history limit), or lower transfer_timeout_seconds to at most ${local.max_transfer_timeout}. See docs/internals.md section 4."
+    }
+    precondition {
+      condition     = !var.space_backups.enabled || var.backups.enabled
+      error_message = "space_backups needs the backup bucket: set backups.enabled = true, or space_backups.enabled = false."
     }
     precondition {
       condition     = var.kms_key_arn == null || try(split(":", var.kms_key_arn)[3] == local.region && split(":", var.kms_key_arn)[4] == local.account_id, false)
@@ -271,7 +276,27 @@ module "backup" {
   registry_table_arn  = module.registry.registry_table_arn
   state_machine_arn   = module.workflow.state_machine_arn
   failure_queue_arn   = module.workflow.failure_queue_arn
+  eventbridge_enabled = var.space_backups.enabled
   tags                = var.tags
+}
+
+module "space_backup" {
+  source = "./modules/space_backup"
+  count  = var.space_backups.enabled && var.backups.enabled ? 1 : 0
+
+  name_prefix           = var.name_prefix
+  bucket_name           = module.backup[0].bucket_name
+  bucket_arn            = module.backup[0].bucket_arn
+  kms_key_arn           = local.kms_key_arn
+  execution_role_names  = var.space_backups.execution_role_names
+  interval_minutes      = var.space_backups.interval_minutes
+  exclude               = var.space_backups.exclude
+  lambda                = local.lambda
+  log_retention_days    = var.log_retention_days
+  registry_table_name   = module.registry.registry_table_name
+  registry_table_arn    = module.registry.registry_table_arn
+  dead_letter_queue_arn = module.workflow.failure_queue_arn
+  tags                  = var.tags
 }
 
 module "alarms" {
@@ -280,7 +305,7 @@ module "alarms" {
   name_prefix            = var.name_prefix
   notification_topic_arn = module.notifications.notification_topic_arn
   state_machine_arn      = module.workflow.state_machine_arn
-  function_names         = merge(module.event_capture.function_names, module.workflow.function_names, { for backup in module.backup : "backup" => backup.backup_function_name })
+  function_names         = merge(module.event_capture.function_names, module.workflow.function_names, { for backup in module.backup : "backup" => backup.backup_function_name }, { for space in module.space_backup : "space-report" => space.report_function_name })
   queue_names            = merge(module.event_capture.queue_names, module.workflow.queue_names)
   registry_table_name    = module.registry.registry_table_name
   tags                   = var.tags

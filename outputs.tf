@@ -107,3 +107,13 @@ output "backup_function_name" {
   description = "Name of the Lambda function that starts the scheduled backups, or null when backups are off."
   value       = one(module.backup[*].backup_function_name)
 }
+
+output "space_backup_lifecycle_config_arns" {
+  description = "ARNs of the lifecycle configurations that protect EBS space homes, by app type (JupyterLab, CodeEditor); null unless space_backups.enabled."
+  value       = one(module.space_backup[*].lifecycle_config_arns)
+}
+
+output "space_backup_policy_arn" {
+  description = "ARN of the IAM policy a space's execution role needs for its backups; null unless space_backups.enabled."
+  value       = one(module.space_backup[*].policy_arn)
+}

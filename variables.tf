@@ -338,6 +338,39 @@ variable "backups" {
   }
 }
 
+variable "space_backups" {
+  description = <<-EOT
+    Backups of Studio JupyterLab and Code Editor spaces' EBS homes to the backup bucket under
+    spaces/ (needs backups.enabled; modules/space_backup). enabled: create the lifecycle
+    configurations and the execution-role policy. execution_role_names: roles given that
+    policy. interval_minutes: between two backups of a running space (one more when the app
+    stops). exclude: rebuildable paths not backed up.
+  EOT
+  type = object({
+    enabled              = optional(bool, false)
+    execution_role_names = optional(list(string), [])
+    interval_minutes     = optional(number, 60)
+    exclude              = optional(list(string), [".cache", ".conda/envs", ".conda/pkgs", ".local/lib", ".npm", ".yarn", "node_modules", "__pycache__", ".venv", ".ipynb_checkpoints", ".Trash-*", ".local/share/jupyter/runtime"])
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.space_backups.interval_minutes >= 1 && var.space_backups.interval_minutes <= 1440 && floor(var.space_backups.interval_minutes) == var.space_backups.interval_minutes
+    error_message = "space_backups.interval_minutes must be a whole number of minutes from 1 to 1440, for example 60."
+  }
+
+  validation {
+    condition     = alltrue([for name in var.space_backups.execution_role_names : can(regex("^[\\w+=,.@-]{1,64}$", name))])
+    error_message = "space_backups.execution_role_names must be IAM role names (not ARNs), such as \"AmazonSageMaker-ExecutionRole-20260101T000000\"."
+  }
+
+  validation {
+    condition     = alltrue([for pattern in var.space_backups.exclude : can(regex("^[^'\"\\\\]+$", pattern)) && !startswith(pattern, "/") && !contains(split("/", pattern), "..")])
+    error_message = "space_backups.exclude entries must be names or paths relative to the home, without quotes, backslashes, a leading \"/\" or \"..\", for example \"node_modules\" or \".conda/envs\"."
+  }
+}
+
 variable "registry_deletion_protection" {
   description = "Turn on DynamoDB deletion protection for the registry table (it is the only record of where old home directories are)."
   type        = bool

@@ -127,6 +127,15 @@ run "lifecycle_keeps_versions_for_the_retention_and_expires_manifests" {
 
   assert {
     condition = (
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "spaces"]).filter[0].prefix == "spaces/" &&
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "spaces"]).noncurrent_version_expiration[0].noncurrent_days == 35 &&
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "spaces"]).expiration[0].expired_object_delete_marker == true
+    )
+    error_message = "Studio spaces' backups (spaces/) keep earlier versions as long as homes/."
+  }
+
+  assert {
+    condition = (
       one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "manifests"]).filter[0].prefix == "manifests/" &&
       one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "manifests"]).expiration[0].days == 7
     )

@@ -54,6 +54,25 @@ resource "aws_subnet" "studio" {
   tags = { Name = "${var.name_prefix}-studio-${count.index}" }
 }
 
+# The execution role of the sandbox's Studio domains and spaces: the spaces' agents run with
+# it, each session carrying its user profile name as source identity
+# (ExecutionRoleIdentityConfig = USER_PROFILE_NAME on the domain).
+data "aws_iam_policy_document" "studio_trust" {
+  statement {
+    sid     = "SageMakerAssumesWithSourceIdentity"
+    actions = ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    principals {
+      type        = "Service"
+      identifiers = ["sagemaker.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "studio_execution" {
+  name               = "${var.name_prefix}-studio-execution"
+  assume_role_policy = data.aws_iam_policy_document.studio_trust.json
+}
+
 module "studio_recovery" {
   source = "../../"
 
@@ -75,6 +94,11 @@ module "studio_recovery" {
   backups = {
     enabled       = var.backups_enabled
     force_destroy = true # the sandbox is thrown away with its backups
+  }
+  space_backups = {
+    enabled              = var.space_backups_enabled && var.backups_enabled
+    execution_role_names = [aws_iam_role.studio_execution.name]
+    interval_minutes     = 1 # the shortest: the tests watch a periodic backup happen
   }
 
   tags = { Environment = "sandbox" }

@@ -122,3 +122,13 @@ output "vpc_id" {
   description = "The sandbox VPC."
   value       = aws_vpc.this.id
 }
+
+output "studio_execution_role_arn" {
+  description = "ARN of the execution role of the sandbox's Studio domains and spaces."
+  value       = aws_iam_role.studio_execution.arn
+}
+
+output "space_backup_lifecycle_config_arns" {
+  description = "ARNs of the space backup lifecycle configurations, by app type; null when space backups are off."
+  value       = module.studio_recovery.space_backup_lifecycle_config_arns
+}

@@ -58,3 +58,10 @@ variable "home_wait_timeout_seconds" {
   default     = 60
   nullable    = false
 }
+
+variable "space_backups_enabled" {
+  description = "Create the space backup lifecycle configurations and the Studio execution role they serve (needs backups_enabled)."
+  type        = bool
+  default     = true
+  nullable    = false
+}

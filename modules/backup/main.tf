@@ -10,8 +10,10 @@ locals {
   bucket_name = "${var.name_prefix}-backups-${local.account_id}-${local.region}"
 
   # The bucket layout (docs/internals.md): one prefix per home directory under homes/,
-  # DataSync manifests of restores from a backup under manifests/.
+  # one per Studio space's EBS home under spaces/ (modules/space_backup), DataSync
+  # manifests of restores from a backup under manifests/.
   homes_prefix     = "homes/"
+  spaces_prefix    = "spaces/"
   manifests_prefix = "manifests/"
   manifest_days    = 7
 
@@ -28,7 +30,7 @@ locals {
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:server access logs would need a second bucket; DataSync task logs and CloudTrail data events (if the account records them) say who wrote what
   #checkov:skip=CKV_AWS_144:cross-region replication of people's home directories is a data-residency decision the module cannot make; replicate the bucket yourself if your policy asks for it
-  #checkov:skip=CKV2_AWS_62:nothing consumes new objects; the registry records every backup when its workflow ends
+  #checkov:skip=CKV2_AWS_62:home backups need no object events (the registry records every backup when its workflow ends); with space_backups the bucket sends its events to EventBridge (aws_s3_bucket_notification.this)
 
   bucket        = local.bucket_name
   force_destroy = var.force_destroy
@@ -71,29 +73,34 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
   bucket = aws_s3_bucket.this.id
 
-  rule {
-    id     = "homes"
-    status = "Enabled"
-    filter {
-      prefix = local.homes_prefix
-    }
-
-    dynamic "transition" {
-      for_each = local.transition ? [1] : []
-      content {
-        days          = var.transition_days
-        storage_class = var.storage_class
+  # Home directories (homes/) and the EBS homes of Studio spaces (spaces/,
+  # modules/space_backup) are kept alike.
+  dynamic "rule" {
+    for_each = { homes = local.homes_prefix, spaces = local.spaces_prefix }
+    content {
+      id     = rule.key
+      status = "Enabled"
+      filter {
+        prefix = rule.value
       }
-    }
 
-    # A file changed or removed since the last backup keeps its earlier version this long.
-    noncurrent_version_expiration {
-      noncurrent_days = var.retention_days
-    }
+      dynamic "transition" {
+        for_each = local.transition ? [1] : []
+        content {
+          days          = var.transition_days
+          storage_class = var.storage_class
+        }
+      }
 
-    # A delete marker whose last earlier version has expired says nothing any more.
-    expiration {
-      expired_object_delete_marker = true
+      # A file changed or removed since the last backup keeps its earlier version this long.
+      noncurrent_version_expiration {
+        noncurrent_days = var.retention_days
+      }
+
+      # A delete marker whose last earlier version has expired says nothing any more.
+      expiration {
+        expired_object_delete_marker = true
+      }
     }
   }
 
@@ -197,6 +204,15 @@ data "aws_iam_policy_document" "bucket" {
       values   = [var.kms_key_arn]
     }
   }
+}
+
+# S3 sends its object events to EventBridge (the space-report rule of modules/space_backup
+# reads the restore reports of Studio spaces from them).
+resource "aws_s3_bucket_notification" "this" {
+  count = var.eventbridge_enabled ? 1 : 0
+
+  bucket      = aws_s3_bucket.this.id
+  eventbridge = true
 }
 
 resource "aws_s3_bucket_policy" "this" {

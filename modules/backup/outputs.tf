@@ -32,3 +32,8 @@ output "schedule_rule_arn" {
   description = "ARN of the EventBridge rule that runs the backup function on its schedule."
   value       = aws_cloudwatch_event_rule.schedule.arn
 }
+
+output "eventbridge_notification" {
+  description = "The bucket's EventBridge notification (one element when eventbridge_enabled, else none)."
+  value       = aws_s3_bucket_notification.this[*].id
+}

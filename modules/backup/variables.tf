@@ -140,3 +140,10 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+
+variable "eventbridge_enabled" {
+  description = "Send the bucket's object events to EventBridge (on with space_backups: the space restore reports reach the registry through them)."
+  type        = bool
+  default     = false
+  nullable    = false
+}

@@ -322,3 +322,58 @@ def test_a_resource_policy_deny_naming_the_account_applies_to_its_roles() -> Non
     assert decide(identity, "sqs:SendMessage", queue, resource_policy=account_deny) is (
         Decision.EXPLICIT_DENY
     )
+
+
+BUCKET_ARN = "arn:aws:s3:::backups"
+
+
+def test_policy_variables_resolve_from_the_request_context() -> None:
+    own_prefix = doc(
+        allow("s3:GetObject", "arn:aws:s3:::backups/spaces/${aws:SourceIdentity}/*"),
+        allow(
+            "s3:ListBucket",
+            BUCKET_ARN,
+            Condition={"StringLike": {"s3:prefix": "spaces/${aws:SourceIdentity}/*"}},
+        ),
+    )
+    alice = {"aws:sourceidentity": ["alice"]}
+
+    def get(key: str, context: dict[str, list[str]]) -> Decision:
+        return decide([own_prefix], "s3:GetObject", f"{BUCKET_ARN}/{key}", context)
+
+    def listing(prefix: str, context: dict[str, list[str]]) -> Decision:
+        return decide([own_prefix], "s3:ListBucket", BUCKET_ARN, {**context, "s3:prefix": [prefix]})
+
+    assert get("spaces/alice/a.txt", alice) is Decision.ALLOW
+    assert get("spaces/bob/a.txt", alice) is Decision.IMPLICIT_DENY
+    assert listing("spaces/alice/", alice) is Decision.ALLOW
+    assert listing("spaces/bob/", alice) is Decision.IMPLICIT_DENY
+    # no source identity: the variable does not resolve, the statements match nothing
+    assert get("spaces//a.txt", {}) is Decision.IMPLICIT_DENY
+    assert get("spaces/${aws:SourceIdentity}/a.txt", {}) is Decision.IMPLICIT_DENY
+    assert listing("spaces/", {}) is Decision.IMPLICIT_DENY
+
+
+def test_policy_variable_defaults_and_special_characters() -> None:
+    assert policy.substitute("a/${aws:username, 'nobody'}/b", {}) == "a/nobody/b"
+    assert policy.substitute("${aws:username, 'it''s'}", {}) == "it's"
+    assert policy.substitute("${aws:USERNAME}", {"aws:username": ["x"]}) == "x"
+    assert policy.substitute("${*}${?}${$}", {}) == "*?$"
+    assert policy.substitute("${aws:username}", {"aws:username": ["x", "y"]}) is None
+    assert policy.substitute("no variables", {}) == "no variables"
+
+
+def test_an_unresolved_variable_in_a_deny_makes_it_match_nothing() -> None:
+    guarded = doc(
+        allow("s3:GetObject", "*"),
+        deny(
+            "s3:GetObject",
+            "*",
+            Condition={"StringNotLike": {"s3:prefix": "${aws:SourceIdentity}/*"}},
+        ),
+    )
+    context = {"s3:prefix": ["bob/x"]}
+
+    assert decide([guarded], "s3:GetObject", BUCKET_ARN, context) is Decision.ALLOW
+    with_identity = {**context, "aws:sourceidentity": ["alice"]}
+    assert decide([guarded], "s3:GetObject", BUCKET_ARN, with_identity) is (Decision.EXPLICIT_DENY)

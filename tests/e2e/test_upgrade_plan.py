@@ -32,12 +32,18 @@ PRE_REDESIGN_COMMIT = "a6c2a6d"
 """main before the issue 15 redesign (a6c2a6dfc5c0b1c1...)."""
 NAME_PREFIX = "sr-upgrade"
 ADDED_SINCE_THE_REDESIGN = re.compile(
-    r"^module\.studio_recovery\.module\.workflow\."
-    r"(aws_s3_bucket[a-z_]*\.reports|module\.report_role\..+)$"
+    r"^(module\.studio_recovery\.module\.workflow\."
+    r"(aws_s3_bucket[a-z_]*\.reports|module\.report_role\..+)"
+    r"|module\.studio_recovery\.module\.space_backup\[0\]\..+"
+    r"|module\.studio_recovery\.module\.backup\[0\]\.aws_s3_bucket_notification\.this\[0\]"
+    r'|module\.studio_recovery\.module\.alarms\.aws_cloudwatch_metric_alarm\.function_errors\["space-report"\]'
+    r"|aws_iam_role\.studio_execution)$"
 )
 """Resources of features added after that layout, which an upgrade creates as it creates
-any new feature's: the task-report bucket and DataSync's role for it (issue 14). Nothing
-else may be created."""
+any new feature's: the task-report bucket and DataSync's role for it (issue 14); the space
+backup lifecycle configurations, agent object, policy and report function (with its
+errors alarm), the backup bucket's EventBridge notification, and the sandbox's Studio execution role (issue 17).
+Nothing else may be created."""
 STATEFUL_TYPES = ("aws_dynamodb_table", "aws_kms_key")
 STATEFUL_PREFIXES = ("aws_s3_bucket",)
 

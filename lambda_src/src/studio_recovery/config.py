@@ -181,6 +181,14 @@ class BackupSettings(_Settings):
     )
 
 
+class SpaceReportSettings(_Settings):
+    """The `space-report` function: EBS space restore reports -> registry."""
+
+    registry_table_name: NonEmptyStr = Field(
+        alias="REGISTRY_TABLE_NAME", description="the registry DynamoDB table name"
+    )
+
+
 SettingsT = TypeVar("SettingsT", bound=_Settings)
 
 

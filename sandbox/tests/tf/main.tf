@@ -143,6 +143,23 @@ resource "aws_sagemaker_domain" "this" {
 
   default_user_settings {
     execution_role = aws_iam_role.this.arn
+
+    jupyter_lab_app_settings {
+      lifecycle_config_arns = [aws_sagemaker_studio_lifecycle_config.this["JupyterLab"].arn]
+
+      default_resource_spec {
+        instance_type        = "ml.t3.medium"
+        lifecycle_config_arn = aws_sagemaker_studio_lifecycle_config.this["JupyterLab"].arn
+      }
+    }
+
+    code_editor_app_settings {
+      lifecycle_config_arns = [aws_sagemaker_studio_lifecycle_config.this["CodeEditor"].arn]
+    }
+  }
+
+  domain_settings {
+    execution_role_identity_config = "USER_PROFILE_NAME"
   }
 
   retention_policy {
@@ -153,6 +170,42 @@ resource "aws_sagemaker_domain" "this" {
 resource "aws_sagemaker_user_profile" "this" {
   domain_id         = aws_sagemaker_domain.this.id
   user_profile_name = "compat-user"
+}
+
+# Studio lifecycle configurations (the content is base64, as the API wants it)
+resource "aws_sagemaker_studio_lifecycle_config" "this" {
+  for_each = toset(["JupyterLab", "CodeEditor"])
+
+  studio_lifecycle_config_name     = "compat-${lower(each.key)}"
+  studio_lifecycle_config_app_type = each.key
+  studio_lifecycle_config_content  = base64encode("#!/bin/bash\necho started\n")
+
+  tags = { Purpose = "compat" }
+}
+
+# A private JupyterLab space: its home is its own EBS volume
+resource "aws_sagemaker_space" "this" {
+  domain_id  = aws_sagemaker_domain.this.id
+  space_name = "compat-space"
+
+  ownership_settings {
+    owner_user_profile_name = aws_sagemaker_user_profile.this.user_profile_name
+  }
+
+  space_sharing_settings {
+    sharing_type = "Private"
+  }
+
+  space_settings {
+    app_type = "JupyterLab"
+
+    jupyter_lab_app_settings {
+      default_resource_spec {
+        instance_type        = "ml.t3.medium"
+        lifecycle_config_arn = aws_sagemaker_studio_lifecycle_config.this["JupyterLab"].arn
+      }
+    }
+  }
 }
 
 output "invocation_result" {

@@ -47,6 +47,9 @@ class Resources:
     stream_failure_queue_url: str | None = None
     trail_arn: str | None = None
     datasync_subnet_ids: tuple[str, ...] = ()
+    backup_bucket_name: str | None = None
+    space_backup_lifecycle_config_arns: tuple[tuple[str, str], ...] = ()
+    """(app type, ARN) pairs: the map output of modules/space_backup."""
 
     def require(self, name: str) -> str:
         """The value of a single-valued field; a usage error saying how to give it if unset."""
@@ -68,6 +71,8 @@ FLAG_OF_OUTPUT: dict[str, str] = {
     "stream_failure_queue_url": "--stream-failure-queue-url",
     "trail_arn": "--trail-arn",
     "datasync_subnet_ids": "--datasync-subnet-ids",
+    "backup_bucket_name": "--backup-bucket",
+    "space_backup_lifecycle_config_arns": "--space-lifecycle-config-arns",
 }
 """The flag that sets each resource name (the attribute is the flag's dest)."""
 
@@ -100,6 +105,20 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     raise UsageError(f"expected a list of names, got {value!r}")
 
 
+def _as_pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """A Terraform map (or `JupyterLab=arn,CodeEditor=arn` from the flag) as sorted pairs."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        items = [part.split("=", 1) for part in value.split(",") if part.strip()]
+        if any(len(item) != 2 for item in items):
+            raise UsageError(f"expected APP_TYPE=ARN,..., got {value!r}")
+        return tuple(sorted((k.strip(), v.strip()) for k, v in items))
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), str(v)) for k, v in value.items()))
+    raise UsageError(f"expected a map of app type to ARN, got {value!r}")
+
+
 def resolve_resources(tf_output: Path | None, flags: dict[str, Any]) -> Resources:
     """Resources from the Terraform outputs file, each overridden by its flag when given."""
     values: dict[str, Any] = read_tf_output(tf_output) if tf_output else {}
@@ -109,6 +128,8 @@ def resolve_resources(tf_output: Path | None, flags: dict[str, Any]) -> Resource
         value = values.get(item.name)
         if item.name in {"event_rule_names", "datasync_subnet_ids"}:
             resolved[item.name] = _as_tuple(value)
+        elif item.name == "space_backup_lifecycle_config_arns":
+            resolved[item.name] = _as_pairs(value)
         else:
             resolved[item.name] = str(value) if value else None
     return Resources(**resolved)

@@ -49,6 +49,11 @@ _RESOURCE_HELP: dict[str, tuple[str, str]] = {
     "stream_failure_queue_url": ("URL", "stream Lambda on-failure queue"),
     "trail_arn": ("ARN", "the module's CloudTrail trail"),
     "datasync_subnet_ids": ("A,B", "DataSync subnet ids, comma-separated"),
+    "backup_bucket_name": ("NAME", "backup S3 bucket (EBS space backups)"),
+    "space_backup_lifecycle_config_arns": (
+        "TYPE=ARN,..",
+        "space backup lifecycle configurations, JupyterLab=ARN,CodeEditor=ARN",
+    ),
 }
 
 

@@ -11,6 +11,12 @@
 5. Backups to S3: run the backup schedule (as EventBridge would), delete the profiles (each
    is backed up once more), delete the domain with Delete (its volume goes), create it
    again: the files come back from the backups in S3, checked as before.
+6. An EBS space (current Studio): a domain with the module's space backup lifecycle
+   configurations attached (`studio-recovery attach-space-backup`); a private JupyterLab
+   space starts (its lifecycle script runs for real), its user writes files on the space's
+   EBS volume, the app stops (the shutdown backup), the space is deleted (its volume goes)
+   and created again; the user writes a file first, the app starts, and every file is back
+   byte for byte with its mode, the user's file kept.
 
 Exits non-zero on any mismatch. Usage:
 python -m studio_sandbox.harness.demo [--zip PATH] [--examples-dir DIR] [--keep]
@@ -41,14 +47,21 @@ from studio_sandbox.harness.scenario import (
     Studio,
     admin,
     apply_module,
+    backup_manifest,
     backup_prefix_of,
     compare_backed_up,
     compare_restored,
+    compare_space,
+    restore_report,
     run_backup_schedule,
     snapshot,
+    snapshot_space,
+    space_backup_prefix,
     wait_for_schedule_run,
+    wait_until,
     write_as_owner,
     write_sample_home,
+    write_space_home,
 )
 from studio_sandbox.server.app import Sandbox
 
@@ -211,6 +224,111 @@ def _backups_scenario(
             report.fail(f"{kind} {name}: restored from {item.get('source')}, not from S3")
 
 
+EBS_DOMAIN = "demo-ebs"
+EBS_OWNER = "scientist"
+EBS_SPACE = "notebooks"
+EBS_KEPT_FILE = "notebooks/analysis.ipynb"
+"""A file the backup has too: the user's new version, written first, must be kept."""
+EBS_KEPT_CONTENT = b'{"cells": [], "note": "written in the new space before its first start"}\n'
+
+
+def _ebs_space_scenario(
+    report: Report, studio: Studio, endpoint: str, tf_output: Path, outputs: dict[str, Any]
+) -> None:
+    """Scenario 6: a private JupyterLab space on EBS, backed up by the lifecycle
+    configuration's agent, deleted, created again, restored on its first start."""
+    report.step(f"Scenario 6: an EBS space in domain {EBS_DOMAIN!r}, deleted and created again")
+    role, bucket = outputs.get("studio_execution_role_arn"), outputs.get("backup_bucket_name")
+    if not role or not bucket or not outputs.get("space_backup_lifecycle_config_arns"):
+        report.fail("the module has no space backups (space_backup_lifecycle_config_arns unset)")
+        return
+    reply = studio.sagemaker.create_domain(
+        DomainName=EBS_DOMAIN,
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": role},
+        DefaultSpaceSettings={"ExecutionRole": role},
+        DomainSettings={"ExecutionRoleIdentityConfig": "USER_PROFILE_NAME"},
+        SubnetIds=studio.subnet_ids,
+        VpcId=studio.vpc_id,
+        AppNetworkAccessType="VpcOnly",
+    )
+    domain_id = studio.wait_in_service(str(reply["DomainId"]))
+    code, _output = admin(endpoint, tf_output, "attach-space-backup", "--domain-id", domain_id)
+    report.line(f"admin: studio-recovery attach-space-backup --domain-id {domain_id} (exit {code})")
+    if code != 0:
+        report.fail(f"attach-space-backup exited {code}")
+        return
+    studio.sagemaker.create_user_profile(DomainId=domain_id, UserProfileName=EBS_OWNER)
+    prefix = space_backup_prefix(domain_id, EBS_SPACE, EBS_OWNER)
+    home = _create_private_space(studio, domain_id)
+    if not _start_space(report, studio, domain_id):
+        return
+    first = wait_until("the first restore report", lambda: restore_report(home))
+    report.line(f"first start of {EBS_SPACE}: restore {first.get('status')} (nothing backed up)")
+    write_space_home(home)
+    before = snapshot_space(home)
+    report.line(f"{EBS_OWNER} writes {len(before)} entries on the EBS volume {home}")
+    started = time.monotonic()
+    studio.stop_app(domain_id, EBS_SPACE)
+    manifest = backup_manifest(endpoint, str(bucket), prefix) or {}
+    missing = sorted(set(before) - set(manifest.get("entries", {})))
+    report.line(
+        f"app stopped (SIGTERM: the shutdown backup) in {time.monotonic() - started:.1f} s: "
+        f"s3://{bucket}/{prefix}manifest.json lists {len(manifest.get('entries', {}))} entries"
+    )
+    for relative in missing:
+        report.fail(f"shutdown backup: {relative} not in the manifest")
+
+    studio.delete(domain_id, "space", EBS_SPACE)
+    report.line(f"space {EBS_SPACE} deleted: its EBS volume is gone ({not home.exists()})")
+    home = _create_private_space(studio, domain_id)
+    kept = home / EBS_KEPT_FILE
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(EBS_KEPT_CONTENT)
+    kept.chmod(0o644)
+    report.line(f"space {EBS_SPACE} created again; the user writes a new {EBS_KEPT_FILE} first")
+    if not _start_space(report, studio, domain_id):
+        return
+    restored = wait_until("the restore report", lambda: restore_report(home))
+    report.line(
+        f"first start: restore {restored.get('status')}: {restored.get('files')} files, "
+        f"{int(restored.get('bytes') or 0) / 1e6:.1f} MB, kept {restored.get('kept')}"
+    )
+    if restored.get("status") != "SUCCEEDED":
+        report.fail(f"EBS space restore {restored.get('status')}: {restored.get('reason')}")
+    if EBS_KEPT_FILE not in (restored.get("kept") or []):
+        report.fail(f"the restore report does not list {EBS_KEPT_FILE} as kept")
+    problems = compare_space(before, home, kept={EBS_KEPT_FILE: EBS_KEPT_CONTENT})
+    for problem in problems:
+        report.fail(f"EBS space {EBS_SPACE}: {problem}")
+    if not problems:
+        report.line(
+            f"all {len(before)} entries match byte for byte with their modes; "
+            "the user's own file kept"
+        )
+    studio.stop_app(domain_id, EBS_SPACE)
+
+
+def _create_private_space(studio: Studio, domain_id: str) -> Path:
+    studio.sagemaker.create_space(
+        DomainId=domain_id,
+        SpaceName=EBS_SPACE,
+        SpaceSettings={"AppType": "JupyterLab"},
+        OwnershipSettings={"OwnerUserProfileName": EBS_OWNER},
+        SpaceSharingSettings={"SharingType": "Private"},
+    )
+    return studio.space_home(domain_id, EBS_SPACE)
+
+
+def _start_space(report: Report, studio: Studio, domain_id: str) -> bool:
+    status = studio.start_app(domain_id, EBS_SPACE)
+    if status == "InService":
+        return True
+    log = studio.app_directory(domain_id, EBS_SPACE, "JupyterLab") / "lifecycle.log"
+    report.fail(f"JupyterLab app of {EBS_SPACE} {status}: {log.read_text()[-2000:]}")
+    return False
+
+
 def _describe_backup(report: Report, item: dict[str, Any]) -> None:
     target = item.get("target") or {}
     report.line(
@@ -326,6 +444,7 @@ def run(zip_path: Path, data_dir: Path, examples_dir: Path) -> int:
             report, studio, registry, domain_id, before, 3, user_writes_first=False
         )
         _backups_scenario(report, studio, registry, endpoint, tf_output, outputs, homes)
+        _ebs_space_scenario(report, studio, endpoint, tf_output, outputs)
         _print_registry(report, registry)
         report.step("Tearing the sandbox down")
         faults.set_wait_scale(1.0)
@@ -335,8 +454,8 @@ def run(zip_path: Path, data_dir: Path, examples_dir: Path) -> int:
         print(f"\nDEMO FAILED after {elapsed:.0f} s: {len(report.failures)} mismatches", flush=True)
         return 1
     print(
-        f"\nDEMO PASSED in {elapsed:.0f} s: every file came back (from EFS and from S3), "
-        "nothing overwritten."
+        f"\nDEMO PASSED in {elapsed:.0f} s: every file came back (from EFS, from S3, and "
+        "into a recreated EBS space), nothing overwritten."
     )
     return 0
 

@@ -80,7 +80,7 @@ def base_context(principal: Principal, region: str) -> dict[str, list[str]]:
     ("AWS global condition context keys",
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)."""
     now = datetime.datetime.now(datetime.UTC)
-    return {
+    context = {
         "aws:securetransport": ["true"],  # the sandbox stands in for AWS's HTTPS endpoints
         "aws:requestedregion": [region],
         "aws:principalarn": [principal.role_arn],
@@ -89,6 +89,9 @@ def base_context(principal: Principal, region: str) -> dict[str, list[str]]:
         "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
         "aws:epochtime": [str(int(now.timestamp()))],
     }
+    if principal.source_identity:
+        context["aws:sourceidentity"] = [principal.source_identity]
+    return context
 
 
 def _request_tags(params: Mapping[str, Any]) -> dict[str, str]:

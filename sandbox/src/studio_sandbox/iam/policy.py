@@ -16,6 +16,15 @@ each with `...IfExists`, and the set qualifiers `ForAnyValue:`/`ForAllValues:` o
 "Multivalued context keys". Keys ignore case, values do not (except `...IgnoreCase`).
 An operator this module does not know makes an Allow not apply and a Deny apply.
 
+Policy variables ("IAM policy elements: Variables and tags",
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html) in
+Resource, NotResource and condition values: `${key}` takes the request context's value of
+a single-valued key, `${key, 'default'}` a default when it has none, `${*}`, `${?}`, `${$}`
+the characters themselves. A variable that does not resolve ("If AWS cannot resolve a
+variable this might cause the entire statement to be invalid") matches nothing: that
+Resource entry names no resource, that condition value no value (a condition left with
+none is false).
+
 Parsed policies are cached by their JSON text.
 """
 
@@ -195,11 +204,48 @@ def condition_holds(operator: str, key: str, expected: Sequence[str], context: C
     return one(actual[0]) if len(actual) == 1 else any(one(value) for value in actual)
 
 
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_SPECIAL = {"*": "*", "?": "?", "$": "$"}
+
+
+def substitute(text: str, context: Context) -> str | None:
+    """`text` with its policy variables replaced; None when one does not resolve."""
+    if "${" not in text:
+        return text
+    failed = False
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal failed
+        inner = match.group(1).strip()
+        if inner in _SPECIAL:
+            return _SPECIAL[inner]
+        name, comma, default = inner.partition(",")
+        key = name.strip().lower()
+        values = context.get(key) if key and " " not in key else None
+        if values and len(values) == 1:
+            return str(values[0])
+        default = default.strip()
+        if comma and len(default) >= 2 and default[0] == default[-1] == "'":
+            return default[1:-1].replace("''", "'")
+        failed = True
+        return ""
+
+    replaced = _VARIABLE.sub(one, text)
+    return None if failed else replaced
+
+
+def _resolved(values: Iterable[str], context: Context) -> list[str]:
+    return [v for v in (substitute(value, context) for value in values) if v is not None]
+
+
 def _conditions_hold(statement: Statement, context: Context) -> bool:
-    return all(
-        condition_holds(operator, key, expected, context)
-        for operator, key, expected in statement.conditions
-    )
+    for operator, key, expected in statement.conditions:
+        values = _resolved(expected, context)
+        if expected and not values:
+            return False  # every value an unresolved variable: the condition matches nothing
+        if not condition_holds(operator, key, values, context):
+            return False
+    return True
 
 
 # -- statements ---------------------------------------------------------------------------
@@ -235,9 +281,13 @@ def statement_applies(
         return False
     if statement.not_actions and _action_matches(statement.not_actions, action):
         return False
-    if statement.resources and not _resource_matches(statement.resources, resource):
+    if statement.resources and not _resource_matches(
+        _resolved(statement.resources, context), resource
+    ):
         return False
-    if statement.not_resources and _resource_matches(statement.not_resources, resource):
+    if statement.not_resources and _resource_matches(
+        _resolved(statement.not_resources, context), resource
+    ):
         return False
     if not statement.resources and not statement.not_resources and statement.principals is None:
         return False  # an identity policy statement needs a Resource

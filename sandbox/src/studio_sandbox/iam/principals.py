@@ -10,6 +10,7 @@ Terraform and the tests use) is the account's operator and is not restricted.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ class Principal:
     role_arn: str
     session_name: str
     account_id: str
+    source_identity: str | None = None
+    """`sts:SourceIdentity` set when the role was assumed (`aws:SourceIdentity`)."""
 
     @property
     def role_name(self) -> str:
@@ -54,14 +57,17 @@ class Principal:
 
 _lock = threading.Lock()
 _by_key: dict[str, Principal] = {}
-_by_session: dict[tuple[str, str], Credentials] = {}
+_by_session: dict[tuple[str, str, str | None], Credentials] = {}
 
 
-def credentials_for(role_arn: str, session_name: str) -> Credentials:
-    """Temporary credentials of `role_arn` (assumed once per session name, then reused)."""
+def credentials_for(
+    role_arn: str, session_name: str, source_identity: str | None = None
+) -> Credentials:
+    """Temporary credentials of `role_arn` (assumed once per session name and source
+    identity, then reused). `source_identity` is the session's `sts:SourceIdentity`."""
     from moto.sts.models import sts_backends
 
-    key = (role_arn, session_name)
+    key = (role_arn, session_name, source_identity)
     with _lock:
         found = _by_session.get(key)
         if found is not None:
@@ -78,7 +84,9 @@ def credentials_for(role_arn: str, session_name: str) -> Credentials:
         )
         creds = Credentials(assumed.access_key_id, assumed.secret_access_key, assumed.session_token)
         _by_session[key] = creds
-        _by_key[creds.access_key_id] = Principal(role_arn, session_name[:64], account)
+        _by_key[creds.access_key_id] = Principal(
+            role_arn, session_name[:64], account, source_identity
+        )
         return creds
 
 
@@ -97,6 +105,27 @@ def principal_for_key(access_key_id: str) -> Principal | None:
             _by_key[access_key_id] = principal
             return principal
     return None
+
+
+def trusts(role_arn: str, service: str, actions: tuple[str, ...]) -> bool:
+    """Does the role's trust policy let `service` (`sagemaker.amazonaws.com`) do every one
+    of `actions` (`sts:AssumeRole`, `sts:SetSourceIdentity`)? False for a missing role."""
+    from moto.iam.models import iam_backends
+
+    account = role_arn.split(":")[4] or state.ACCOUNT_ID
+    backend = iam_backends[account][role_arn.split(":")[1]]
+    try:
+        role: Any = backend.get_role(role_arn.rsplit("/", 1)[-1])
+    except Exception:
+        return False
+    document = role.assume_role_policy_document
+    trust = policy.parse(document if isinstance(document, str) else json.dumps(document))
+    names = (f"Service:{service}",)
+    return all(
+        policy.evaluate(action, [role_arn], {}, [], trust, names, account).decision
+        is policy.Decision.ALLOW
+        for action in actions
+    )
 
 
 def identity_policies(principal: Principal) -> list[policy.Policy]:

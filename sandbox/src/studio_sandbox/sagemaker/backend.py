@@ -6,6 +6,7 @@ See :mod:`studio_sandbox.sagemaker` for what it adds to moto; :mod:`.responses` 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from typing import Any
@@ -22,19 +23,23 @@ from moto.sagemaker.exceptions import (
 from moto.sagemaker.utils import arn_formatter
 
 from studio_sandbox import efs, posix
+from studio_sandbox.sagemaker import apps, launch, lifecycle
 from studio_sandbox.sagemaker.models import (
     ACTIVE_APP_STATUSES,
     APP_TYPES,
+    EBS_APP_TYPES,
     FIRST_UID,
     HOME_EFS_CREATION_VALUES,
     HOME_GID,
     HOME_MODE,
+    IDENTITY_CONFIG_VALUES,
     RETENTION_VALUES,
     StudioApp,
     StudioHome,
     timing,
     validate_name,
 )
+from studio_sandbox.server import state
 
 LOG = logging.getLogger(__name__)
 
@@ -54,6 +59,7 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
         self.homes: dict[tuple[str, str, str], StudioHome] = {}
         self.studio_apps: dict[tuple[str, str, str, str, str], StudioApp] = {}
         self.next_uid: dict[str, int] = {}
+        self.lifecycle_configs: dict[str, lifecycle.StudioLifecycleConfig] = {}
         # moto's server serves requests on several threads: uids must never be handed twice.
         self.lock = threading.RLock()
 
@@ -78,6 +84,11 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
                 "'homeEfsFileSystemCreation' failed to satisfy constraint: Member must "
                 f"satisfy enum value set: [{', '.join(HOME_EFS_CREATION_VALUES)}]"
             )
+        self._check_domain_settings(
+            kwargs.get("default_user_settings"),
+            kwargs.get("default_space_settings"),
+            kwargs.get("domain_settings"),
+        )
         super().create_domain(**kwargs)
         domain: Any = self.domains.pop(f"d-{name}")  # moto's Domain, with sandbox fields
         domain.id = f"d-{mock_random.get_random_string(length=12, lower_case=True)}"
@@ -162,6 +173,62 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
         _settle(domain)
         return domain
 
+    def _check_domain_settings(
+        self,
+        user_settings: dict[str, Any] | None,
+        space_settings: dict[str, Any] | None,
+        domain_settings: dict[str, Any] | None,
+    ) -> None:
+        lifecycle.check_settings(
+            user_settings, "DefaultUserSettings", self.lifecycle_configs, has_list=True
+        )
+        lifecycle.check_settings(
+            space_settings, "DefaultSpaceSettings", self.lifecycle_configs, has_list=True
+        )
+        config = (domain_settings or {}).get("ExecutionRoleIdentityConfig")
+        if config is not None and config not in IDENTITY_CONFIG_VALUES:
+            raise ValidationError(
+                message=f"1 validation error detected: Value '{config}' at "
+                "'domainSettings.executionRoleIdentityConfig' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(IDENTITY_CONFIG_VALUES)}]"
+            )
+
+    def update_domain(self, params: dict[str, Any]) -> Any:
+        """UpdateDomain: DefaultUserSettings, DefaultSpaceSettings (each member given
+        replaces the one kept) and DomainSettingsForUpdate.ExecutionRoleIdentityConfig,
+        which "can only be modified if there are no apps in the InService or Pending
+        state"."""
+        with self.lock:
+            domain = self._domain(str(params.get("DomainId", "")))
+            user_settings = params.get("DefaultUserSettings")
+            space_settings = params.get("DefaultSpaceSettings")
+            for_update = dict(params.get("DomainSettingsForUpdate") or {})
+            merged_user = {**(domain.default_user_settings or {}), **(user_settings or {})}
+            merged_space = {**(domain.default_space_settings or {}), **(space_settings or {})}
+            merged_domain = {**(domain.domain_settings or {}), **for_update}
+            self._check_domain_settings(merged_user, merged_space, merged_domain)
+            old = (domain.domain_settings or {}).get("ExecutionRoleIdentityConfig", "DISABLED")
+            new = merged_domain.get("ExecutionRoleIdentityConfig", "DISABLED")
+            if old != new:
+                busy = [
+                    a
+                    for a in self.studio_apps.values()
+                    if a.domain_id == domain.id and a.status in ("InService", "Pending")
+                ]
+                if busy:
+                    raise ResourceInUseException(
+                        message="ExecutionRoleIdentityConfig can only be modified if there "
+                        f"are no apps in the InService or Pending state ({len(busy)} found)."
+                    )
+            if user_settings is not None:
+                domain.default_user_settings = merged_user
+            if space_settings is not None:
+                domain.default_space_settings = merged_space
+            if for_update:
+                domain.domain_settings = merged_domain
+            domain.last_modified_time = utcnow()
+            return domain
+
     def describe_domain(self, domain_id: str) -> dict[str, Any]:
         """DescribeDomain: no HomeEfsFileSystemId while Pending, nor when creation was
         Disabled; HomeEfsFileSystemCreation as given."""
@@ -236,6 +303,7 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
             )
         if kind == "user":
             self._check_sso(domain, fields.get("sso_identifier"), fields.get("sso_value"))
+        self._check_home_settings(kind, fields.get("settings"))
         resource = "user-profile" if kind == "user" else "space"
         arn = arn_formatter(resource, f"{domain_id}/{name}", self.account_id, self.region_name)
         home = StudioHome(
@@ -252,8 +320,56 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
             sharing_settings=fields.get("sharing_settings"),
             display_name=fields.get("display_name"),
         )
+        if kind == "space":
+            self._create_volume(home, domain)
         self.homes[key] = home
         return home
+
+    def _check_home_settings(self, kind: str, settings: dict[str, Any] | None) -> None:
+        member = "UserSettings" if kind == "user" else "SpaceSettings"
+        # a space's app settings have no LifecycleConfigArns (SpaceJupyterLabAppSettings)
+        lifecycle.check_settings(settings, member, self.lifecycle_configs, has_list=kind == "user")
+
+    def _space_owner(self, space: StudioHome) -> StudioHome | None:
+        name = space.owner_name
+        return self.homes.get(self._home_key("user", space.domain_id, name)) if name else None
+
+    def _create_volume(self, space: StudioHome, domain: Any) -> None:
+        """A JupyterLab or Code Editor space gets its own EBS volume (a local directory),
+        created with the space and deleted with it; a private space needs its owner."""
+        if space.is_private:
+            if not space.owner_name:
+                raise ValidationError(
+                    message="A private space needs OwnershipSettings.OwnerUserProfileName."
+                )
+            if self._space_owner(space) is None:
+                raise ResourceNotFound(message=f"User profile {space.owner_name} does not exist.")
+        if space.space_app_type not in EBS_APP_TYPES:
+            return
+        space.ebs_size_gb = launch.ebs_size(space, self._space_owner(space), domain)
+        volume = state.space_volume(space.domain_id, space.name)
+        if volume.exists():  # a leftover of an earlier space of that name: never reused
+            shutil.rmtree(volume)
+        volume.mkdir(parents=True)
+
+    def space_volume(self, domain_id: str, name: str) -> dict[str, Any]:
+        """Where a space's EBS volume lives, and its size (for the harness)."""
+        space = self.home("space", domain_id, name)
+        if space.ebs_size_gb is None:
+            raise ResourceNotFound(message=f"Space {name} has no EBS volume.")
+        apps_of = {
+            f"{a.app_type}/{a.app_name}": {
+                "status": a.status,
+                "app_id": a.app_id,
+                "directory": str(state.studio_app_dir(a.app_id)) if a.app_id else None,
+            }
+            for a in self._apps_of(space)
+        }
+        return {
+            "path": str(state.space_volume(domain_id, name)),
+            "size_gb": space.ebs_size_gb,
+            "apps": apps_of,
+        }
 
     @staticmethod
     def _check_sso(domain: Any, identifier: str | None, value: str | None) -> None:
@@ -285,7 +401,15 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
     def update_home(self, kind: str, domain_id: str, name: str, settings: Any) -> StudioHome:
         home = self.home(kind, domain_id, name)
         if settings is not None:
-            home.settings = {**(home.settings or {}), **settings}
+            merged = {**(home.settings or {}), **settings}
+            self._check_home_settings(kind, merged)
+            if kind == "space" and merged.get("AppType") != (home.settings or {}).get(
+                "AppType", merged.get("AppType")
+            ):
+                raise ValidationError(
+                    message="You can't change the app type of a space (SpaceSettings.AppType)."
+                )
+            home.settings = merged
         home.last_modified_time = utcnow()
         return home
 
@@ -305,6 +429,9 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
         for app in self._apps_of(home):
             del self.studio_apps[self._app_key(app)]
         del self.homes[self._home_key(kind, domain_id, name)]
+        if kind == "space" and home.ebs_size_gb is not None:
+            # "If you delete a space, you will lose access to the data" (its EBS volume)
+            shutil.rmtree(state.space_volume(domain_id, name), ignore_errors=True)
 
     def list_homes(self, kind: str, params: dict[str, Any]) -> list[StudioHome]:
         domain_id = params.get("DomainIdEquals")
@@ -374,9 +501,73 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
             raise ResourceInUseException(
                 message=f"App {app.arn} already exists with status {existing.status}."
             )
-        self._ensure_home_directory(owner)
+        if owner.kind == "space" and owner.space_app_type not in (None, app_type):
+            raise ValidationError(
+                message=f"Space {owner.name} is a {owner.space_app_type} space: it cannot run "
+                f"a {app_type} app."
+            )
+        if owner.kind == "space" and owner.ebs_size_gb is not None:
+            self._launch(app, owner, params)
+        else:
+            self._ensure_home_directory(owner)
         self.studio_apps[self._app_key(app)] = app
         return app
+
+    def _launch(self, app: StudioApp, space: StudioHome, params: dict[str, Any]) -> None:
+        """Start an app of an EBS space for real: Pending, its lifecycle scripts, then
+        InService or Failed (:mod:`.apps`)."""
+        domain = self._domain(space.domain_id)
+        owner = self._space_owner(space)
+        requested = (params.get("ResourceSpec") or {}).get("LifecycleConfigArn")
+        scripts = lifecycle.resolve(
+            launch.attachment(space, owner, domain),
+            app.app_type,
+            requested,
+            self.lifecycle_configs,
+        )
+        efs_root = None
+        if owner is not None and launch.efs_auto_mount(space, owner, domain):
+            self._ensure_home_directory(owner)
+            efs_root = efs.file_system_path(domain.home_efs_file_system_id)
+        started = launch.build(app, space, owner, domain, scripts, efs_root)
+        app.app_id = started.app_id
+        app.status = "Pending"
+        refused = self._untrusted_role(started, space, domain)
+        if refused:
+            app.status, app.failure_reason = "Failed", refused
+            return
+        apps.runtime.start(started, self._status_setter(app))
+
+    @staticmethod
+    def _untrusted_role(started: apps.Launch, space: StudioHome, domain: Any) -> str | None:
+        """With IAM enforced, SageMaker must be trusted to assume the execution role (and to
+        set the source identity when the domain propagates it)."""
+        from studio_sandbox import iam
+        from studio_sandbox.iam import principals
+
+        if not iam.enforcing():
+            return None
+        role = started.metadata["ExecutionRoleArn"]
+        actions: tuple[str, ...] = ("sts:AssumeRole",)
+        if launch.source_identity(space, domain):
+            actions += ("sts:SetSourceIdentity",)
+        if principals.trusts(role, "sagemaker.amazonaws.com", actions):
+            return None
+        return (
+            f"SageMaker is not authorized to perform {' and '.join(actions)} on the execution "
+            f"role {role}: its trust policy must allow the service sagemaker.amazonaws.com."
+        )
+
+    def _status_setter(self, app: StudioApp) -> apps.StatusCallback:
+        def set_status(status: str, reason: str | None) -> None:
+            with self.lock:
+                if app.status in ("Deleting", "Deleted") and status != "Deleted":
+                    return  # a start that ends after DeleteApp: the deletion wins
+                app.status = status
+                app.failure_reason = reason
+                LOG.info("app %s is %s%s", app.arn, status, f": {reason}" if reason else "")
+
+        return set_status
 
     def _ensure_home_directory(self, owner: StudioHome) -> None:
         """On the first app, create `/<uid>` on the domain's EFS, as Studio does."""
@@ -416,12 +607,20 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
         return found
 
     def delete_app(self, params: dict[str, Any]) -> None:
-        found = self.app(params)
-        if found.status not in ACTIVE_APP_STATUSES:
-            raise ResourceNotFound(
-                message=f"App {found.arn} does not exist or is already {found.status}."
-            )
-        found.status = "Deleted"
+        with self.lock:
+            found = self.app(params)
+            if found.app_id is not None and found.status == "Deleting":
+                raise ResourceInUseException(message=f"App {found.arn} is already Deleting.")
+            if found.status not in ACTIVE_APP_STATUSES:
+                raise ResourceNotFound(
+                    message=f"App {found.arn} does not exist or is already {found.status}."
+                )
+            if found.app_id is None:
+                found.status = "Deleted"
+                return
+            # the shutdown path: Deleting, SIGTERM to every process, SIGKILL, Deleted
+            found.status = "Deleting"
+            apps.runtime.stop(found.app_id, self._status_setter(found))
 
     def list_studio_apps(self, params: dict[str, Any]) -> list[StudioApp]:
         domain_id = params.get("DomainIdEquals")
@@ -440,6 +639,88 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
         )
         return found
 
+    # ---- Studio lifecycle configurations
+
+    def create_lifecycle_config(self, params: dict[str, Any]) -> lifecycle.StudioLifecycleConfig:
+        with self.lock:
+            name = validate_name(
+                params.get("StudioLifecycleConfigName"), "studioLifecycleConfigName"
+            )
+            content = lifecycle.validate_content(params.get("StudioLifecycleConfigContent"))
+            app_type = lifecycle.validate_app_type(params.get("StudioLifecycleConfigAppType"))
+            if name in self.lifecycle_configs:
+                raise ResourceInUseException(
+                    message=f"Studio lifecycle config {name} already exists."
+                )
+            config = lifecycle.StudioLifecycleConfig(
+                name=name,
+                arn=arn_formatter(
+                    "studio-lifecycle-config", name, self.account_id, self.region_name
+                ),
+                app_type=app_type,
+                content=content,
+                tags=list(params.get("Tags") or []),
+            )
+            self.lifecycle_configs[name] = config
+            return config
+
+    def lifecycle_config(self, name: str) -> lifecycle.StudioLifecycleConfig:
+        found = self.lifecycle_configs.get(name)
+        if found is None:
+            raise ResourceNotFound(message=f"Studio lifecycle config {name} does not exist.")
+        return found
+
+    def list_lifecycle_configs(
+        self, params: dict[str, Any]
+    ) -> list[lifecycle.StudioLifecycleConfig]:
+        contains = params.get("NameContains")
+        app_type = params.get("AppTypeEquals")
+        found = [
+            c
+            for c in self.lifecycle_configs.values()
+            if (not contains or contains in c.name) and (not app_type or c.app_type == app_type)
+        ]
+        by_name = params.get("SortBy") == "Name"
+        found.sort(
+            key=lambda c: c.name if by_name else c.creation_time.isoformat(),
+            reverse=params.get("SortOrder", "Descending") == "Descending",
+        )
+        return found
+
+    def delete_lifecycle_config(self, name: str) -> None:
+        """Refused while attached to a domain, profile or space, or used by a running app
+        ("there must be no running apps using the Lifecycle Configuration. You must also
+        remove the Lifecycle Configuration from UserSettings in all Domains and
+        UserProfiles", DeleteStudioLifecycleConfig)."""
+        with self.lock:
+            config = self.lifecycle_config(name)
+            users = [
+                f"domain {d.id}"
+                for d in self.domains.values()
+                if config.arn
+                in {
+                    *lifecycle.referenced_arns(d.default_user_settings),
+                    *lifecycle.referenced_arns(d.default_space_settings),
+                }
+            ]
+            users += [
+                f"{h.label.lower()} {h.name}"
+                for h in self.homes.values()
+                if config.arn in set(lifecycle.referenced_arns(h.settings))
+            ]
+            users += [
+                f"app {a.arn}"
+                for a in self.studio_apps.values()
+                if a.status in ACTIVE_APP_STATUSES
+                and config.arn == (a.resource_spec or {}).get("LifecycleConfigArn")
+            ]
+            if users:
+                raise ResourceInUseException(
+                    message=f"Studio lifecycle config {name} is in use by "
+                    f"{', '.join(users)}. Detach it first."
+                )
+            del self.lifecycle_configs[name]
+
     # ---- tags on the new resources
 
     def _get_resource_from_arn(self, arn: str) -> Any:
@@ -453,6 +734,8 @@ class SandboxSageMakerBackend(sm_models.SageMakerModelBackend):
                 if app.arn == arn:
                     return app
             raise ResourceNotFound(message=f"App {arn} does not exist.")
+        if kind == "studio-lifecycle-config":
+            return self.lifecycle_config(rest)
         if kind == "domain":
             domain = self._domain(rest)
             domain.tags = list(domain.tags or [])

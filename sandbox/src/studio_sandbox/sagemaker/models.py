@@ -40,6 +40,12 @@ ACTIVE_APP_STATUSES = ("Pending", "InService", "Deleting")
 LIST_DEFAULT_PAGE = 10
 """MaxResults of ListDomains, ListUserProfiles, ListSpaces, ListApps when not given."""
 HOME_EFS_CREATION_VALUES = ("Enabled", "Disabled")
+EBS_APP_TYPES = ("JupyterLab", "CodeEditor")
+"""Space app types whose home is the space's own EBS volume."""
+EBS_DEFAULT_SIZE_GB = 5
+EBS_SIZE_RANGE = (5, 16384)
+"""botocore sagemaker/2017-07-24 SpaceEbsVolumeSizeInGb (min 5, max 16384)."""
+IDENTITY_CONFIG_VALUES = ("USER_PROFILE_NAME", "DISABLED")
 
 
 @dataclass
@@ -85,8 +91,27 @@ class StudioHome:
     display_name: str | None = None
     status: str = "InService"
     home_created: bool = False
+    ebs_size_gb: int | None = None
+    """A JupyterLab/Code Editor space's EBS volume size (None: no EBS volume)."""
     creation_time: datetime = field(default_factory=utcnow)
     last_modified_time: datetime = field(default_factory=utcnow)
+
+    @property
+    def space_app_type(self) -> str | None:
+        """`SpaceSettings.AppType` of a space (None for a profile or a space without one)."""
+        found = (self.settings or {}).get("AppType") if self.kind == "space" else None
+        return str(found) if found else None
+
+    @property
+    def is_private(self) -> bool:
+        """A private space (`SpaceSharingSettings.SharingType` Private); shared otherwise."""
+        return (self.sharing_settings or {}).get("SharingType") == "Private"
+
+    @property
+    def owner_name(self) -> str | None:
+        """`OwnershipSettings.OwnerUserProfileName` of a space."""
+        found = (self.ownership_settings or {}).get("OwnerUserProfileName")
+        return str(found) if found else None
 
     @property
     def label(self) -> str:
@@ -154,6 +179,9 @@ class StudioApp:
     resource_spec: dict[str, Any] | None
     tags: list[dict[str, str]]
     status: str = "InService"
+    failure_reason: str | None = None
+    app_id: str | None = None
+    """The id of the app's processes (`STUDIO_SANDBOX_APP_ID`) when it runs for real."""
     creation_time: datetime = field(default_factory=utcnow)
 
     def details(self) -> dict[str, Any]:
@@ -170,4 +198,7 @@ class StudioApp:
         return reply
 
     def describe(self) -> dict[str, Any]:
-        return {**self.details(), "AppArn": self.arn, "LastUserActivityTimestamp": utcnow()}
+        reply = {**self.details(), "AppArn": self.arn, "LastUserActivityTimestamp": utcnow()}
+        if self.failure_reason:
+            reply["FailureReason"] = self.failure_reason
+        return reply

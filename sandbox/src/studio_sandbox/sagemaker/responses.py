@@ -110,6 +110,13 @@ def list_domains(self: Any) -> ActionResult:
     return _listing("Domains", _backend(self).list_studio_domains(), _params(self))
 
 
+def update_domain(self: Any) -> ActionResult:
+    domain = _backend(self).update_domain(_params(self))
+    reply = {"DomainArn": domain.arn}
+    _emit(self, "UpdateDomain", reply)
+    return ActionResult(reply)
+
+
 def delete_domain(self: Any) -> EmptyResult:
     p = _params(self)
     _backend(self).delete_domain(p.get("DomainId", ""), p.get("RetentionPolicy"))
@@ -234,10 +241,36 @@ def list_apps(self: Any) -> ActionResult:
     return _listing("Apps", rows, p)
 
 
+def create_studio_lifecycle_config(self: Any) -> ActionResult:
+    config = _backend(self).create_lifecycle_config(_params(self))
+    reply = {"StudioLifecycleConfigArn": config.arn}
+    _emit(self, "CreateStudioLifecycleConfig", reply)
+    return ActionResult(reply)
+
+
+def describe_studio_lifecycle_config(self: Any) -> ActionResult:
+    name = str(_params(self).get("StudioLifecycleConfigName", ""))
+    return ActionResult(_backend(self).lifecycle_config(name).describe())
+
+
+def list_studio_lifecycle_configs(self: Any) -> ActionResult:
+    p = _params(self)
+    rows = [c.summary() for c in _backend(self).list_lifecycle_configs(p)]
+    return _listing("StudioLifecycleConfigs", rows, p)
+
+
+def delete_studio_lifecycle_config(self: Any) -> EmptyResult:
+    name = str(_params(self).get("StudioLifecycleConfigName", ""))
+    _backend(self).delete_lifecycle_config(name)
+    _emit(self, "DeleteStudioLifecycleConfig", None)
+    return EmptyResult()
+
+
 _HANDLERS = (
     create_domain,
     describe_domain,
     list_domains,
+    update_domain,
     delete_domain,
     create_user_profile,
     describe_user_profile,
@@ -253,6 +286,10 @@ _HANDLERS = (
     describe_app,
     delete_app,
     list_apps,
+    create_studio_lifecycle_config,
+    describe_studio_lifecycle_config,
+    list_studio_lifecycle_configs,
+    delete_studio_lifecycle_config,
 )
 
 

@@ -1,7 +1,8 @@
 """The sandbox server: moto in server mode, in-process, with the project's extensions.
 
 `Sandbox` starts moto's `ThreadedMotoServer` on a loopback port, wraps its WSGI app to
-answer the sandbox's own routes (`/_sandbox/health`, `/_sandbox/efs/<fs-id>`), and
+answer the sandbox's own routes (`/_sandbox/health`, `/_sandbox/efs/<fs-id>`,
+`/_sandbox/spaces/<domain-id>/<space-name>`), and
 installs the extensions: the Lambda runtime, EventBridge delivery, DynamoDB stream
 pollers, Step Functions corrections, Terraform-provider compatibility fixes, and the
 SageMaker/EFS/DataSync stand-ins.
@@ -101,6 +102,8 @@ class SandboxApp:
             }
         if path.startswith("/_sandbox/efs/"):
             return self._efs_path(path.removeprefix("/_sandbox/efs/").strip("/"))
+        if path.startswith("/_sandbox/spaces/"):
+            return self._space_volume(path.removeprefix("/_sandbox/spaces/").strip("/"))
         return "404 Not Found", {"message": f"no sandbox route {path}"}
 
     @staticmethod
@@ -114,6 +117,20 @@ class SandboxApp:
         path = state.efs_root(fs_id)
         path.mkdir(parents=True, exist_ok=True)
         return "200 OK", {"path": str(path)}
+
+    @staticmethod
+    def _space_volume(rest: str) -> tuple[str, dict[str, Any]]:
+        """`/_sandbox/spaces/<domain-id>/<space-name>`: the space's EBS home and its apps."""
+        from moto.sagemaker.exceptions import ResourceNotFound
+        from moto.sagemaker.models import sagemaker_backends
+
+        domain_id, _, name = rest.partition("/")
+        cfg = state.settings()
+        backend: Any = sagemaker_backends[cfg.account_id][cfg.region]
+        try:
+            return "200 OK", backend.space_volume(domain_id, name)
+        except ResourceNotFound as missing:
+            return "404 Not Found", {"message": getattr(missing, "message", str(missing))}
 
 
 class Sandbox:
@@ -244,6 +261,7 @@ class Sandbox:
         from studio_sandbox.datasync import responses as datasync
         from studio_sandbox.eventbridge import targets as eventbridge_targets
         from studio_sandbox.lambda_runtime import runtime as lambda_runtime
+        from studio_sandbox.sagemaker import apps as studio_apps
         from studio_sandbox.sagemaker import responses as sagemaker
 
         with self._lock:
@@ -252,6 +270,7 @@ class Sandbox:
             if self._pollers is not None:
                 self._pollers.stop()
                 self._pollers = None
+            studio_apps.runtime.kill_all()  # no app process outlives the sandbox
             iam.disable()
             lambda_runtime.uninstall()
             eventbridge_targets.uninstall()

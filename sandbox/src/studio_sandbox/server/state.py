@@ -86,3 +86,18 @@ def logs_dir() -> Path:
     path = data_dir() / "logs"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def space_volume(domain_id: str, space_name: str) -> Path:
+    """The local directory standing in for a space's EBS volume (not created here)."""
+    for part in (domain_id, space_name):
+        if not part or "/" in part or part.startswith("."):
+            raise ValueError(f"not a domain id or space name: {part!r}")
+    return _settings.data_dir / "ebs" / domain_id / space_name
+
+
+def studio_app_dir(app_id: str) -> Path:
+    """Where a running Studio app keeps its scripts, log and emulated root."""
+    if not app_id or "/" in app_id or app_id.startswith("."):
+        raise ValueError(f"not an app id: {app_id!r}")
+    return _settings.data_dir / "studio-apps" / app_id

@@ -16,6 +16,7 @@ from studio_recovery.cli.commands import (
     replication,
     restore,
     seed,
+    spaces,
     status,
 )
 
@@ -32,4 +33,5 @@ COMMANDS: tuple[Register, ...] = (
     backups.register,
     seed.register,
     doctor.register,
+    spaces.register,
 )

@@ -4,7 +4,8 @@ Used by `make demo` (`studio_sandbox.harness.demo`), `make reliability` and the 
 tests: apply the real Terraform module to the sandbox (:mod:`.terraform`), create and delete
 domains, profiles and spaces through the SageMaker API (:mod:`.studio`), write files into
 home directories and compare trees (:mod:`.files`), read the registry (:mod:`.registry`),
-run and check backups (:mod:`.backups`). This module re-exports what callers use.
+run and check backups (:mod:`.backups`), write, compare and watch EBS space homes
+(:mod:`.spaces`). This module re-exports what callers use.
 """
 
 from studio_sandbox.harness.scenario.backups import (
@@ -38,6 +39,16 @@ from studio_sandbox.harness.scenario.registry import (
     Registry,
     leftovers,
 )
+from studio_sandbox.harness.scenario.spaces import (
+    SpaceEntry,
+    backup_manifest,
+    compare_space,
+    restore_report,
+    snapshot_space,
+    space_backup_prefix,
+    wait_until,
+    write_space_home,
+)
 from studio_sandbox.harness.scenario.studio import (
     Home,
     Studio,
@@ -64,25 +75,33 @@ __all__ = [
     "Registry",
     "ScenarioError",
     "ScheduleRun",
+    "SpaceEntry",
     "Studio",
     "Terraform",
     "admin",
     "apply_module",
     "apply_module_with",
+    "backup_manifest",
     "backup_prefix_of",
     "backups_of_run",
     "compare_backed_up",
     "compare_restored",
+    "compare_space",
     "create_sso_domain",
     "create_sso_user",
     "leftovers",
+    "restore_report",
     "run_backup_schedule",
     "sandbox_root",
     "schedule_rule_arn",
     "scheduled_event",
     "snapshot",
+    "snapshot_space",
+    "space_backup_prefix",
     "wait_for_schedule_run",
+    "wait_until",
     "write_as_owner",
     "write_sample_home",
     "write_small_home",
+    "write_space_home",
 ]
