@@ -32,7 +32,6 @@ from datetime import datetime
 from typing import Any
 
 from studio_sandbox.datasync import models as datasync_models
-from studio_sandbox.harness.scenario import Studio, admin
 
 from bench import prices
 from bench.deploy import Deployed
@@ -46,6 +45,7 @@ from bench.restores import (
     _restores,
     _s,
     _wait,
+    open_domain,
 )
 from bench.sandbox_setup import client
 
@@ -130,14 +130,7 @@ def _aws_timing(env: Deployed, poll_s: float) -> Iterator[None]:
 
 
 def run(results: Results, env: Deployed, log: Log) -> None:
-    outputs = env.outputs
-    studio = Studio(env.endpoint, outputs["vpc_id"], list(outputs["subnet_ids"]))
-    domain_id = studio.create_domain(DOMAIN)
-    code, text = admin(
-        env.endpoint, env.tf_output, "open-efs", "--domain-id", domain_id
-    )
-    if code != 0:
-        raise RuntimeError(f"open-efs failed ({code}): {text}")
+    studio, domain_id = open_domain(env, DOMAIN)
     _prepare_generation_one(env, studio, domain_id, [NAME], 1, log, domain=DOMAIN)
     with _aws_timing(env, MODULE_POLL_S):
         recreated_at = time.time()

@@ -50,21 +50,27 @@ Log = Callable[[str], None]
 
 def run(results: Results, env: Deployed, *, n: int, big_mb: int, log: Log,
         slots: int = DEFAULT_SLOTS) -> None:  # fmt: skip
-    outputs = env.outputs
-    studio = Studio(env.endpoint, outputs["vpc_id"], list(outputs["subnet_ids"]))
     _set_slots(env, slots)
-    domain_id = studio.create_domain(DOMAIN)
-    code, text = admin(
-        env.endpoint, env.tf_output, "open-efs", "--domain-id", domain_id
-    )
-    if code != 0:
-        raise RuntimeError(f"open-efs failed ({code}): {text}")
+    studio, domain_id = open_domain(env, DOMAIN)
     mass_restore(results, env, studio, domain_id, n, slots, log)
     cost_of_one(results, env, studio, domain_id, big_mb, log)
     baseline_tasks(results, env, studio, domain_id, max(n, BASELINE_RESTORES), log)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def open_domain(env: Deployed, name: str) -> tuple[Studio, str]:
+    """A new Studio domain `name` whose home volume DataSync may reach (admin open-efs)."""
+    outputs = env.outputs
+    studio = Studio(env.endpoint, outputs["vpc_id"], list(outputs["subnet_ids"]))
+    domain_id = studio.create_domain(name)
+    code, text = admin(
+        env.endpoint, env.tf_output, "open-efs", "--domain-id", domain_id
+    )
+    if code != 0:
+        raise RuntimeError(f"open-efs failed ({code}): {text}")
+    return studio, domain_id
 
 
 def _set_slots(env: Deployed, slots: int) -> None:
