@@ -256,6 +256,7 @@ rewrites this page. Reproduce with:
 make bench            # = .venv/bin/python -m bench.run --zip build/lambda.zip
 .venv/bin/python -m bench.run --only seeding,coldstart   # parts: coldstart, seeding, deploy, restore, backup
 .venv/bin/python -m bench.run --only demo                 # fresh-clone `make demo` (~6 min, only when named)
+.venv/bin/python -m bench.run --only latency              # time to a restore at AWS's DataSync pace (~4 min, only when named)
 .venv/bin/python -m bench.run --quick                     # small sizes, ~5 min, to try the code
 ```
 
@@ -361,6 +362,54 @@ DOC_TAIL = """\
    bucket key on (KMS negligible). DataSync's S3 requests per backup (one HEAD per object
    to compare metadata, a LIST per 1,000, a PUT and a verify read per changed file) are
    modelled: the sandbox cannot count what real DataSync sends.
+8. **Time to a restore** (`--only latency`, not in the default run, ~4 min of real time):
+   the sandbox's DataSync phases are set to **assumed** AWS durations (LAUNCHING 10 s,
+   PREPARING 10 s, TRANSFERRING 30 s, VERIFYING 10 s: AWS publishes no per-phase figures;
+   the sample's blog measured "roughly 1 minute" for 1 GB, so they add up to 60 s;
+   `studio_sandbox/datasync/models.py: set_phase_durations`, docs/sandbox-fidelity.md) and
+   the deployed workflow polls at the module's default (`poll_interval_seconds` 60). A
+   profile with the demo's home is recorded, deleted, then recreated with its app opened at
+   once; the time runs from CreateUserProfile to the restore record's SUCCEEDED. The
+   product's own part is everything but DataSync's execution (its TotalDuration), split by
+   the execution history into: before the workflow (event Lambda, registry, the stream's
+   1 s batching window, stream Lambda), Prepare (slot, access point, locations, task),
+   StartTransfer, the poll (from DataSync's end to the check that sees it) and Finalize.
+   Baseline (`bench/restore_latency.py: original_latency`): the original's workflow
+   modelled at the same settings, its own steps taking no time (which favours it): ListApps
+   finds the app at its first check, DescribeTaskExecution is read at once and every 30 s.
+   Goal: the product's own part at most 10% of the total.
+
+## Findings (2026-12-08)
+
+- **Time to a restore (part 8): the goal is missed, and the poll is why.** With DataSync's
+  phases at the assumed 60 s (its execution measured 61.2 s), the restore took 133 s from
+  the recreation, against 90 s for the original's workflow modelled at the same settings.
+  The product's own 72 s (54%): before the workflow 2.2 s (event, registry, the stream's
+  1 s batching window, stream Lambda), Prepare 8.8 s (slot, access point, locations, task;
+  load average 17 then), StartTransfer 0.04 s, Finalize 0.5 s, and **the poll 60.3 s**:
+  the module's default `poll_interval_seconds` is 60, the first check came about a second
+  before DataSync's end, and the next one 60 s later. The original polls every 30 s, so it
+  loses less (29 s). Not changed in this round: getting under 10% needs the workflow to
+  learn of the end when it happens, for example DataSync's "Task Execution State Change"
+  EventBridge event resuming the execution through a task token (a poll kept as the
+  fallback), or a wait that shortens as the execution nears its end; either is a change
+  of the workflow, its Lambda and its IAM, with tests, and the cost rows (section 3)
+  would move. The other parts add up to ~12 s, 15% of a 72 s restore at that load.
+- **The apply's waits, checked request by request** (`TF_LOG=DEBUG` during the deploy part
+  of `python -m bench.run --only deploy,latency`, 178 resources, 179 s at load 17): each
+  `aws_s3_bucket_lifecycle_configuration` reads its configuration first 10 s after the
+  put, then 9 more times exactly 5 s apart, and stops (55 s): every read was equal to what
+  was put, since an unequal one would have restarted the count of 10 (provider 5.100
+  `waitLifecycleConfigEquals`: Delay 10 s, PollInterval 5 s, ContinuousTargetOccurence
+  10). Each `aws_sqs_queue` and `aws_sqs_queue_policy`: 6 GetQueueAttributes 5 s apart,
+  25 s (`waitQueueAttributesPropagated`: ContinuousTargetOccurence 6, MinTimeout 5 s); one
+  policy took 28 s when a read came 3 s late under load. Each `aws_lambda_function`:
+  CreateFunction, GetFunction, GetFunction 5 s later (`waitFunctionCreated`, Delay 5 s),
+  and the six creations one after another, each starting when the previous one ended (the
+  provider's lock around `filename` zips). No wait of the apply is prolonged by an answer
+  of the sandbox; none is a poll that the sandbox keeps going. The 57 s before the first
+  resource (12 s on a quiet machine) are Terraform and three provider starts on a loaded
+  machine. So the apply under 30 s remains out of reach without changing the module.
 
 ## Findings (2026-12-03)
 
