@@ -379,6 +379,55 @@ DOC_TAIL = """\
    finds the app at its first check, DescribeTaskExecution is read at once and every 30 s.
    Goal: the product's own part at most 10% of the total.
 
+## make test (CI), phase by phase
+
+Not a bench part: `make test` is timed as CI runs it, from a fresh clone (`git clone`,
+then `.ci/run`, which calls `make test`, installation included), niced, and each phase
+alone with the same commands the Makefile runs. This machine was shared with four other
+helpers' runs throughout (1-minute load average 3 to 22 on 2 cores), so every figure below
+is pessimistic and before and after were measured under comparable, not equal, load.
+
+| Phase (command) | Before: 1c7bf0c, one phase after another | After: this branch, `make test` |
+|---|---|---|
+| `make venv` (uv) and build | (installed before; 17 s per part 7) | 22 s (uv), in `make test` |
+| `make lint` | 14.5 s (mypy cache warm) | ~355 s (mypy cold, fresh clone), load ~18 |
+| `make tf-check` | 60.2 s | ~367 s, load ~18 |
+| `make tf-test` | 119.2 s | ~652 s, load ~18 (94 passed) |
+| `make checkov` (its venv installed in it) | 45.8 s | its venv install alone 176 s at load ~19; stopped there |
+| unit, integration, sandbox: `pytest -n 2` (`make test-units`) | 807 s, load 5-12 (1 timing test of test_migration failed under that load) | not reached (stopped at 1,819 s) |
+| e2e and reliability: `make test-e2e` | not finished after 1,403 s at load 10-16 (the e2e package alone ~1,130 s; stopped in the reliability scenarios); 899 s in stop 21's measurement | 86 of 101 done after 1,595 s at load 17-22, beside the other lane (2 failed so far, not identified: output buffered until the end); stopped |
+| **`make test`, in all** | **1,563 s** (the last CI, stop 21); the phases above add up to more than 2,450 s at today's load | not measured: stopped at 1,819 s (load 10-22, mean 18) |
+
+**Not shown: `make test` under 20 minutes.** No quiet window came: the after-run (fresh
+clone, `.ci/run`, started 2026-12-08T00:24Z) ran at a mean load average of 18 and its
+single-core phases took five to six times as long as the same phases before at load 3-9
+(tf-check 367 s against 60 s), so it was stopped at 1,819 s and neither total says anything
+about a quiet machine. What the lanes save there follows from the phases: the checks lane
+(lint, tf-check, tf-test, checkov, test-units: about 240 s + 450-800 s) now runs during
+the e2e lane instead of before it. To be measured on a quiet machine with the command
+below.
+
+Where the time went before: the phases ran one after another, and the longest one, the
+end-to-end suites, mostly waits: three installations are applied in it one after another
+(the e2e package's, the upgrade test's old layout, the reliability environment's), each
+~100 s of the provider's own fixed waits (section 5), and the workflows' Wait states and
+the tests' polls; its pytest process used ~20% of one core (208 s of CPU in its first
+1,126 s). The unit, integration and sandbox suites (`pytest -n 2`) are CPU-bound: the
+property-based tests (up to 72 s each) and one apply in sandbox/tests (109 s, waits).
+What changed (the tests are the same, none skipped or changed):
+
+- `make test` runs two lanes at once (`make -j2 --output-sync=target`): `test-e2e`, and
+  `test-checks` = lint, tf-check, tf-test, checkov and `test-units` one after another;
+- `test-e2e` runs on two pytest-xdist workers (`--dist loadgroup`): the e2e package in
+  one (its one applied sandbox still serves every e2e module), the upgrade test and then
+  the reliability scenarios in the other (their own installations, as before: the
+  reliability one has backups off and 10 slots, so it cannot share the e2e one);
+- tf-check validates the 12 roots two at a time, tf-test runs the test files in two
+  Terraform processes (`TF_JOBS`, scripts/tf-validate.sh, scripts/tf-test-parallel.sh).
+
+Reproduce: `git clone <repo> x && cd x && time .ci/run`; one phase: `time make <target>`
+(`lint`, `tf-check`, `tf-test`, `checkov`, `test-units`, `test-e2e`).
+
 ## Findings (2026-12-08)
 
 - **Time to a restore (part 8): the goal is missed, and the poll is why.** With DataSync's
