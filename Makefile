@@ -72,19 +72,20 @@ fmt: $(VENV)/.installed $(TF_RC) ## format Python and Terraform sources
 	$(VENV)/bin/ruff format $(PY_DIRS)
 	terraform fmt -recursive
 
+# Terraform processes run side by side: each mostly starts the provider and reads its
+# schema, one core each (tf-check: one directory per process; tf-test: the test files in
+# TF_JOBS groups, scripts/tf-test-parallel.sh).
+TF_JOBS ?= 2
+
 .PHONY: tf-check
 tf-check: $(TF_RC) build ## terraform fmt -check, init and validate every root, submodule and example
 	terraform fmt -check -recursive
-	@for d in $(TF_DIRS); do \
-	  echo "== terraform validate $$d"; \
-	  terraform -chdir=$$d init -backend=false -input=false -no-color > $(BUILD)/tf-init.log 2>&1 || { cat $(BUILD)/tf-init.log; exit 1; }; \
-	  terraform -chdir=$$d validate -no-color; \
-	done
+	printf '%s\n' $(TF_DIRS) | xargs -P $(TF_JOBS) -n 1 scripts/tf-validate.sh
 
 .PHONY: tf-test
 tf-test: $(TF_RC) build ## terraform native tests (mocked provider, plan only)
 	terraform init -backend=false -input=false -no-color > $(BUILD)/tf-init.log 2>&1 || { cat $(BUILD)/tf-init.log; exit 1; }
-	terraform test -no-color
+	scripts/tf-test-parallel.sh $(TF_JOBS)
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.lock
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -111,17 +112,34 @@ test-sandbox: $(VENV)/.installed build $(TF_RC) ## pytest sandbox/tests: the san
 # The 30 slowest setups and tests are listed at the end: where the suite's time goes.
 DURATIONS := --durations=30
 
+# Two workers, one per installation: the e2e package's tests share one applied sandbox in
+# one worker; the upgrade test and the reliability scenarios apply their own installations
+# in the other (tests/e2e/conftest.py and tests/reliability/conftest.py mark the groups).
+E2E_WORKERS := -n 2 --dist loadgroup
+
 .PHONY: test-e2e
 test-e2e: $(VENV)/.installed build $(TF_RC) ## pytest tests/e2e and tests/reliability: the real module on the sandbox
-	$(PYTEST) $(DURATIONS) tests/e2e tests/reliability
+	$(PYTEST) $(E2E_WORKERS) $(DURATIONS) tests/e2e tests/reliability
+
+.PHONY: test-units
+test-units: $(VENV)/.installed build $(TF_RC) ## pytest: unit, integration and sandbox suites (2 workers)
+	$(PYTEST) -n 2 $(DURATIONS) tests/unit tests/integration sandbox/tests
 
 .PHONY: test-py
-test-py: $(VENV)/.installed build $(TF_RC) ## pytest: unit, integration, sandbox (2 workers), then test-e2e
-	$(PYTEST) -n 2 $(DURATIONS) tests/unit tests/integration sandbox/tests
-	$(PYTEST) $(DURATIONS) tests/e2e tests/reliability
+test-py: test-units test-e2e ## pytest: every suite (test-units, then test-e2e)
 
+# What CI runs, in two lanes at once: the end-to-end lane mostly waits (the provider's fixed
+# waits during each apply, the workflows' Wait states), the other one keeps both cores busy
+# (lint, terraform, checkov, then the unit suites one after another: `-j1`). Each target's
+# output is printed whole when it ends (the e2e lane's at its end). docs/performance.md,
+# section "make test", has the timings of each phase.
 .PHONY: test
-test: lint tf-check tf-test checkov test-py ## everything CI runs
+test: $(VENV)/.installed build $(TF_RC) ## everything CI runs
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-e2e test-checks
+
+.PHONY: test-checks
+test-checks: $(VENV)/.installed build $(TF_RC)
+	$(MAKE) --no-print-directory -j1 lint tf-check tf-test checkov test-units
 
 .PHONY: bench
 bench: $(VENV)/.installed build $(TF_RC) ## benchmarks on the sandbox (~10 min on 2 cores): one table, bench/results.json

@@ -28,8 +28,6 @@ from studio_sandbox.harness.scenario import (
     BackupBucket,
     Home,
     Registry,
-    Studio,
-    admin,
     backup_prefix_of,
     run_backup_schedule,
     wait_for_schedule_run,
@@ -39,7 +37,7 @@ from bench import backup_cost, prices
 from bench.deploy import Deployed
 from bench.probes import OBSERVER_CONFIG, PROBES
 from bench.report import Goal, Results, Row
-from bench.restores import _transitions
+from bench.restores import _transitions, open_domain
 
 SECTION = "6 backup cost"
 DOMAIN = "bench-backup"
@@ -114,14 +112,7 @@ def run(results: Results, env: Deployed, log: Log) -> None:
 
 def _scaled_home(env: Deployed) -> Home:
     """A domain opened to DataSync, one user whose home holds FILES files in DIRS dirs."""
-    outputs = env.outputs
-    studio = Studio(env.endpoint, outputs["vpc_id"], list(outputs["subnet_ids"]))
-    domain_id = studio.create_domain(DOMAIN)
-    code, text = admin(
-        env.endpoint, env.tf_output, "open-efs", "--domain-id", domain_id
-    )
-    if code != 0:
-        raise RuntimeError(f"open-efs failed ({code}): {text}")
+    studio, domain_id = open_domain(env, DOMAIN)
     studio.create(domain_id, "user", "backup-user")
     home = studio.open_app(domain_id, "user", "backup-user")
     for index in range(FILES):

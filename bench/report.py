@@ -256,6 +256,7 @@ rewrites this page. Reproduce with:
 make bench            # = .venv/bin/python -m bench.run --zip build/lambda.zip
 .venv/bin/python -m bench.run --only seeding,coldstart   # parts: coldstart, seeding, deploy, restore, backup
 .venv/bin/python -m bench.run --only demo                 # fresh-clone `make demo` (~6 min, only when named)
+.venv/bin/python -m bench.run --only latency              # time to a restore at AWS's DataSync pace (~4 min, only when named)
 .venv/bin/python -m bench.run --quick                     # small sizes, ~5 min, to try the code
 ```
 
@@ -361,6 +362,103 @@ DOC_TAIL = """\
    bucket key on (KMS negligible). DataSync's S3 requests per backup (one HEAD per object
    to compare metadata, a LIST per 1,000, a PUT and a verify read per changed file) are
    modelled: the sandbox cannot count what real DataSync sends.
+8. **Time to a restore** (`--only latency`, not in the default run, ~4 min of real time):
+   the sandbox's DataSync phases are set to **assumed** AWS durations (LAUNCHING 10 s,
+   PREPARING 10 s, TRANSFERRING 30 s, VERIFYING 10 s: AWS publishes no per-phase figures;
+   the sample's blog measured "roughly 1 minute" for 1 GB, so they add up to 60 s;
+   `studio_sandbox/datasync/models.py: set_phase_durations`, docs/sandbox-fidelity.md) and
+   the deployed workflow polls at the module's default (`poll_interval_seconds` 60). A
+   profile with the demo's home is recorded, deleted, then recreated with its app opened at
+   once; the time runs from CreateUserProfile to the restore record's SUCCEEDED. The
+   product's own part is everything but DataSync's execution (its TotalDuration), split by
+   the execution history into: before the workflow (event Lambda, registry, the stream's
+   1 s batching window, stream Lambda), Prepare (slot, access point, locations, task),
+   StartTransfer, the poll (from DataSync's end to the check that sees it) and Finalize.
+   Baseline (`bench/restore_latency.py: original_latency`): the original's workflow
+   modelled at the same settings, its own steps taking no time (which favours it): ListApps
+   finds the app at its first check, DescribeTaskExecution is read at once and every 30 s.
+   Goal: the product's own part at most 10% of the total.
+
+## make test (CI), phase by phase
+
+Not a bench part: `make test` is timed as CI runs it, from a fresh clone (`git clone`,
+then `.ci/run`, which calls `make test`, installation included), niced, and each phase
+alone with the same commands the Makefile runs. This machine was shared with four other
+helpers' runs throughout (1-minute load average 3 to 22 on 2 cores), so every figure below
+is pessimistic and before and after were measured under comparable, not equal, load.
+
+| Phase (command) | Before: 1c7bf0c, one phase after another | After: this branch, `make test` |
+|---|---|---|
+| `make venv` (uv) and build | (installed before; 17 s per part 7) | 22 s (uv), in `make test` |
+| `make lint` | 14.5 s (mypy cache warm) | ~355 s (mypy cold, fresh clone), load ~18 |
+| `make tf-check` | 60.2 s | ~367 s, load ~18 |
+| `make tf-test` | 119.2 s | ~652 s, load ~18 (94 passed) |
+| `make checkov` (its venv installed in it) | 45.8 s | its venv install alone 176 s at load ~19; stopped there |
+| unit, integration, sandbox: `pytest -n 2` (`make test-units`) | 807 s, load 5-12 (1 timing test of test_migration failed under that load) | not reached (stopped at 1,819 s) |
+| e2e and reliability: `make test-e2e` | not finished after 1,403 s at load 10-16 (the e2e package alone ~1,130 s; stopped in the reliability scenarios); 899 s in stop 21's measurement | 86 of 101 done after 1,595 s at load 17-22, beside the other lane (2 failed so far, not identified: output buffered until the end); stopped |
+| **`make test`, in all** | **1,563 s** (the last CI, stop 21); the phases above add up to more than 2,450 s at today's load | not measured: stopped at 1,819 s (load 10-22, mean 18) |
+
+**Not shown: `make test` under 20 minutes.** No quiet window came: the after-run (fresh
+clone, `.ci/run`, started 2026-12-08T00:24Z) ran at a mean load average of 18 and its
+single-core phases took five to six times as long as the same phases before at load 3-9
+(tf-check 367 s against 60 s), so it was stopped at 1,819 s and neither total says anything
+about a quiet machine. What the lanes save there follows from the phases: the checks lane
+(lint, tf-check, tf-test, checkov, test-units: about 240 s + 450-800 s) now runs during
+the e2e lane instead of before it. To be measured on a quiet machine with the command
+below.
+
+Where the time went before: the phases ran one after another, and the longest one, the
+end-to-end suites, mostly waits: three installations are applied in it one after another
+(the e2e package's, the upgrade test's old layout, the reliability environment's), each
+~100 s of the provider's own fixed waits (section 5), and the workflows' Wait states and
+the tests' polls; its pytest process used ~20% of one core (208 s of CPU in its first
+1,126 s). The unit, integration and sandbox suites (`pytest -n 2`) are CPU-bound: the
+property-based tests (up to 72 s each) and one apply in sandbox/tests (109 s, waits).
+What changed (the tests are the same, none skipped or changed):
+
+- `make test` runs two lanes at once (`make -j2 --output-sync=target`): `test-e2e`, and
+  `test-checks` = lint, tf-check, tf-test, checkov and `test-units` one after another;
+- `test-e2e` runs on two pytest-xdist workers (`--dist loadgroup`): the e2e package in
+  one (its one applied sandbox still serves every e2e module), the upgrade test and then
+  the reliability scenarios in the other (their own installations, as before: the
+  reliability one has backups off and 10 slots, so it cannot share the e2e one);
+- tf-check validates the 12 roots two at a time, tf-test runs the test files in two
+  Terraform processes (`TF_JOBS`, scripts/tf-validate.sh, scripts/tf-test-parallel.sh).
+
+Reproduce: `git clone <repo> x && cd x && time .ci/run`; one phase: `time make <target>`
+(`lint`, `tf-check`, `tf-test`, `checkov`, `test-units`, `test-e2e`).
+
+## Findings (2026-12-08)
+
+- **Time to a restore (part 8): the goal is missed, and the poll is why.** With DataSync's
+  phases at the assumed 60 s (its execution measured 61.2 s), the restore took 133 s from
+  the recreation, against 90 s for the original's workflow modelled at the same settings.
+  The product's own 72 s (54%): before the workflow 2.2 s (event, registry, the stream's
+  1 s batching window, stream Lambda), Prepare 8.8 s (slot, access point, locations, task;
+  load average 17 then), StartTransfer 0.04 s, Finalize 0.5 s, and **the poll 60.3 s**:
+  the module's default `poll_interval_seconds` is 60, the first check came about a second
+  before DataSync's end, and the next one 60 s later. The original polls every 30 s, so it
+  loses less (29 s). Not changed in this round: getting under 10% needs the workflow to
+  learn of the end when it happens, for example DataSync's "Task Execution State Change"
+  EventBridge event resuming the execution through a task token (a poll kept as the
+  fallback), or a wait that shortens as the execution nears its end; either is a change
+  of the workflow, its Lambda and its IAM, with tests, and the cost rows (section 3)
+  would move. The other parts add up to ~12 s, 15% of a 72 s restore at that load.
+- **The apply's waits, checked request by request** (`TF_LOG=DEBUG` during the deploy part
+  of `python -m bench.run --only deploy,latency`, 178 resources, 179 s at load 17): each
+  `aws_s3_bucket_lifecycle_configuration` reads its configuration first 10 s after the
+  put, then 9 more times exactly 5 s apart, and stops (55 s): every read was equal to what
+  was put, since an unequal one would have restarted the count of 10 (provider 5.100
+  `waitLifecycleConfigEquals`: Delay 10 s, PollInterval 5 s, ContinuousTargetOccurence
+  10). Each `aws_sqs_queue` and `aws_sqs_queue_policy`: 6 GetQueueAttributes 5 s apart,
+  25 s (`waitQueueAttributesPropagated`: ContinuousTargetOccurence 6, MinTimeout 5 s); one
+  policy took 28 s when a read came 3 s late under load. Each `aws_lambda_function`:
+  CreateFunction, GetFunction, GetFunction 5 s later (`waitFunctionCreated`, Delay 5 s),
+  and the six creations one after another, each starting when the previous one ended (the
+  provider's lock around `filename` zips). No wait of the apply is prolonged by an answer
+  of the sandbox; none is a poll that the sandbox keeps going. The 57 s before the first
+  resource (12 s on a quiet machine) are Terraform and three provider starts on a loaded
+  machine. So the apply under 30 s remains out of reach without changing the module.
 
 ## Findings (2026-12-03)
 

@@ -50,21 +50,27 @@ Log = Callable[[str], None]
 
 def run(results: Results, env: Deployed, *, n: int, big_mb: int, log: Log,
         slots: int = DEFAULT_SLOTS) -> None:  # fmt: skip
-    outputs = env.outputs
-    studio = Studio(env.endpoint, outputs["vpc_id"], list(outputs["subnet_ids"]))
     _set_slots(env, slots)
-    domain_id = studio.create_domain(DOMAIN)
-    code, text = admin(
-        env.endpoint, env.tf_output, "open-efs", "--domain-id", domain_id
-    )
-    if code != 0:
-        raise RuntimeError(f"open-efs failed ({code}): {text}")
+    studio, domain_id = open_domain(env, DOMAIN)
     mass_restore(results, env, studio, domain_id, n, slots, log)
     cost_of_one(results, env, studio, domain_id, big_mb, log)
     baseline_tasks(results, env, studio, domain_id, max(n, BASELINE_RESTORES), log)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def open_domain(env: Deployed, name: str) -> tuple[Studio, str]:
+    """A new Studio domain `name` whose home volume DataSync may reach (admin open-efs)."""
+    outputs = env.outputs
+    studio = Studio(env.endpoint, outputs["vpc_id"], list(outputs["subnet_ids"]))
+    domain_id = studio.create_domain(name)
+    code, text = admin(
+        env.endpoint, env.tf_output, "open-efs", "--domain-id", domain_id
+    )
+    if code != 0:
+        raise RuntimeError(f"open-efs failed ({code}): {text}")
+    return studio, domain_id
 
 
 def _set_slots(env: Deployed, slots: int) -> None:
@@ -113,21 +119,25 @@ def _wait(
         time.sleep(every)
 
 
-def _profiles(env: Deployed, names: set[str]) -> list[dict[str, Any]]:
+def _profiles(
+    env: Deployed, names: set[str], domain: str = DOMAIN
+) -> list[dict[str, Any]]:
     return [
         item
         for item in _registry_items(env)
         if _s(item, "sk") == "PROFILE" and _s(item, "name") in names
-        and _s(item, "domain_name") == DOMAIN
+        and _s(item, "domain_name") == domain
     ]  # fmt: skip
 
 
-def _restores(env: Deployed, names: set[str], generation: int) -> list[dict[str, Any]]:
+def _restores(
+    env: Deployed, names: set[str], generation: int, domain: str = DOMAIN
+) -> list[dict[str, Any]]:
     found = []
     for item in _registry_items(env):
         if not _s(item, "sk").startswith("RESTORE#") or _s(item, "domain_name") not in (
             "",
-            DOMAIN,
+            domain,
         ):
             continue
         target = item.get("target", {}).get("M", {})
@@ -158,7 +168,8 @@ def _delete(studio: Studio, domain_id: str, name: str) -> None:
 
 
 def _prepare_generation_one(env: Deployed, studio: Studio, domain_id: str,
-                            names: list[str], big_mb: int, log: Log) -> None:  # fmt: skip
+                            names: list[str], big_mb: int, log: Log,
+                            domain: str = DOMAIN) -> None:  # fmt: skip
     """Create the profiles, give each a home with files, wait until they are recorded,
     delete them and wait until the deletions are recorded."""
     _parallel(names, lambda name: _create(studio, domain_id, name, open_app=True))
@@ -172,7 +183,10 @@ def _prepare_generation_one(env: Deployed, studio: Studio, domain_id: str,
     _wait(
         f"{len(names)} profiles recorded",
         lambda: (
-            sum(int(_s(p, "generation") or 0) >= 1 for p in _profiles(env, wanted))
+            sum(
+                int(_s(p, "generation") or 0) >= 1
+                for p in _profiles(env, wanted, domain)
+            )
             == len(names)
         ),
         timeout=120 + len(names),
@@ -181,7 +195,8 @@ def _prepare_generation_one(env: Deployed, studio: Studio, domain_id: str,
     _wait(
         f"{len(names)} deletions recorded",
         lambda: (
-            sum(bool(_s(p, "deleted_at")) for p in _profiles(env, wanted)) == len(names)
+            sum(bool(_s(p, "deleted_at")) for p in _profiles(env, wanted, domain))
+            == len(names)
         ),
         timeout=120 + len(names),
     )
@@ -368,16 +383,22 @@ def baseline_tasks(results: Results, env: Deployed, studio: Studio, domain_id: s
 # --------------------------------------------------------------------------- 3. cost
 
 
-def _transitions(env: Deployed, execution_arn: str) -> tuple[int, int, list[str]]:
-    """(billed transitions, poll-loop iterations, event types) of one execution.
-
-    Billed: every state entered, plus every retry of a task."""
+def _history(env: Deployed, execution_arn: str) -> list[dict[str, Any]]:
+    """Every event of one execution's history, oldest first."""
     sfn = client("stepfunctions", env.endpoint, observer=True)
     events: list[dict[str, Any]] = []
     for page in sfn.get_paginator("get_execution_history").paginate(
         executionArn=execution_arn
     ):
         events += page["events"]
+    return events
+
+
+def _transitions(env: Deployed, execution_arn: str) -> tuple[int, int, list[str]]:
+    """(billed transitions, poll-loop iterations, event types) of one execution.
+
+    Billed: every state entered, plus every retry of a task."""
+    events = _history(env, execution_arn)
     types = [e["type"] for e in events]
     entered = sum(t.endswith("StateEntered") for t in types)
     scheduled = sum(t in ("LambdaFunctionScheduled", "TaskScheduled") for t in types)

@@ -2,6 +2,7 @@
 bench/results.json and docs/performance.md.
 
     .venv/bin/python -m bench.run [--only coldstart,seeding,deploy,restore,backup] [--quick]
+    .venv/bin/python -m bench.run --only latency   # or demo: parts run only when named
 
 Each figure stands beside its baseline measured in the same run: this machine is noisy,
 so the ratios, not the absolute times, are the result. A missed goal is marked
@@ -33,8 +34,10 @@ from bench.report import Results
 
 REPO = Path(__file__).resolve().parents[1]
 PARTS = ("coldstart", "seeding", "deploy", "restore", "backup")
-"""The default run's parts; `demo` (bench/demo_time.py, ~6 min) runs only when named."""
-ALL_PARTS = (*PARTS, "demo")
+"""The default run's parts; `demo` (bench/demo_time.py, ~6 min) and `latency`
+(bench/restore_latency.py, ~4 min: DataSync phases and polls at AWS's pace, real time)
+run only when named."""
+ALL_PARTS = (*PARTS, "demo", "latency")
 
 
 def log(text: str) -> None:
@@ -126,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             from bench import demo_time
 
             _part(results, "demo", lambda: demo_time.run(results, log))
-        if {"deploy", "restore", "backup"} & set(parts):
+        if {"deploy", "restore", "backup", "latency"} & set(parts):
             _part(
                 results,
                 "deploy+restore",
@@ -211,6 +214,10 @@ def _deployed(results: Results, data_dir: Path, args: Any, parts: list[str]) -> 
             n = args.restores or (20 if args.quick else restores.DEFAULT_RESTORES)
             big_mb = 16 if args.quick else 1024
             restores.run(results, env, n=n, big_mb=big_mb, log=log)
+        if "latency" in parts:
+            from bench import restore_latency
+
+            _part(results, "latency", lambda: restore_latency.run(results, env, log))
 
 
 if __name__ == "__main__":

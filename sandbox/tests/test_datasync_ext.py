@@ -476,6 +476,52 @@ def test_status_goes_through_every_phase(env: DataSyncEnv) -> None:
     assert described["CurrentTaskExecutionArn"] == execution_arn
 
 
+def test_phase_durations_are_spent_in_each_status_and_reported(env: DataSyncEnv) -> None:
+    _write(_home(env, 200000) / "a.txt", b"a")
+    datasync_models.set_phase_durations(PREPARING=0.4, TRANSFERRING=0.3, VERIFYING=0.2)
+    try:
+        started = time.monotonic()
+        result = env.copy("/200000", "/200001")
+        elapsed = time.monotonic() - started
+    finally:
+        datasync_models.set_phase_durations()
+
+    assert result["Status"] == "SUCCESS", result["Result"]
+    assert elapsed >= 0.9
+    assert result["Result"]["PrepareDuration"] >= 400
+    assert result["Result"]["TransferDuration"] >= 300
+    assert result["Result"]["VerifyDuration"] >= 200
+    assert result["Result"]["TotalDuration"] >= 900
+    assert datasync_models.phase_durations.seconds == {}
+
+
+def test_cancelling_ends_a_phase_duration_at_once(env: DataSyncEnv) -> None:
+    _write(_home(env, 200000) / "a.txt", b"a")
+    datasync_models.set_phase_durations(LAUNCHING=60)
+    try:
+        task_arn = env.task(env.location("/200000"), env.location("/200001"))
+        running = env.ds.start_task_execution(TaskArn=task_arn)["TaskExecutionArn"]
+        started = time.monotonic()
+        env.ds.cancel_task_execution(TaskExecutionArn=running)
+        cancelled = env.wait(running)
+    finally:
+        datasync_models.set_phase_durations()
+
+    assert time.monotonic() - started < 10
+    assert cancelled["Status"] == "ERROR"
+    assert cancelled["Result"]["ErrorCode"] == "OpCancelled"
+    assert not (env.root() / "200001/a.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "seconds", [{"QUEUED": 1.0}, {"PREPARING": -1.0}, {"TRANSFERRING": 3601.0}]
+)
+def test_bad_phase_durations_are_refused(seconds: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="phase"):
+        datasync_models.set_phase_durations(**seconds)
+    assert datasync_models.phase_durations.seconds == {}
+
+
 def test_restore_through_an_access_point_gives_files_to_the_new_uid(
     env: DataSyncEnv,
 ) -> None:

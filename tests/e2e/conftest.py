@@ -144,6 +144,25 @@ class Deployed:
             time.sleep(0.5)
 
 
+UPGRADE_MODULE = "test_upgrade_plan.py"
+"""Applies its own installation (the old layout) to a sandbox of its own: see below."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test-e2e`: `-n 2 --dist loadgroup`) every e2e test runs in
+    one worker, so the package's one applied sandbox serves them all; the upgrade test runs
+    in the other worker, where its old-layout apply, plan and destroy (three quarters of its
+    time is the provider's fixed waits) overlap the e2e tests instead of following them.
+    It needs only `sandbox`, which that worker starts for it. Without xdist the marks do
+    nothing and the package runs as before, in one sandbox."""
+    here = Path(__file__).parent
+    for item in items:
+        path = Path(item.path)
+        if here in path.parents:
+            group = "e2e-upgrade" if path.name == UPGRADE_MODULE else "e2e"
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="package")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """The sandbox of the e2e package."""

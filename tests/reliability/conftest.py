@@ -7,6 +7,7 @@ other's profiles; faults are switched off after each one.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from studio_sandbox.harness.reliability import Env, environment
@@ -16,6 +17,17 @@ from tests.deployment import (
     ZIP_PATH,
     use_offline_terraform_config,
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test-e2e`: `-n 2 --dist loadgroup`) the scenarios share one
+    worker and its one environment; that worker runs them beside the e2e package's (its
+    own sandbox and apply: the scenarios need backups off and 10 slots, the e2e tests need
+    backups on and 20, so the two installations stay apart)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("reliability"))
 
 
 @pytest.fixture(scope="package")

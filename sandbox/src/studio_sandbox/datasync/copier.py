@@ -42,6 +42,7 @@ from studio_sandbox.datasync.models import (
     ExecutionFailed,
     Location,
     faults,
+    phase_durations,
 )
 from studio_sandbox.datasync.reports import ReportLog, write_reports
 from studio_sandbox.datasync.trees import path_filter, scan, sha256
@@ -156,6 +157,9 @@ class Runner:
             self._check_cancel()
             self.execution.status = status
         if faults.phase_delay and self.execution.cancel_event.wait(faults.phase_delay):
+            raise Cancelled
+        spent = phase_durations.of(status)
+        if spent and self.execution.cancel_event.wait(spent):
             raise Cancelled
         self._check_cancel()
 

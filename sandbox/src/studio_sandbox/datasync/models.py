@@ -107,6 +107,41 @@ def reset_faults() -> None:
     faults.fail_paths_runs = 0
 
 
+# --------------------------------------------------------------------------- phase durations
+
+
+PHASES = ("LAUNCHING", "PREPARING", "TRANSFERRING", "VERIFYING")
+
+
+@dataclass
+class PhaseDurations:
+    """Seconds every execution spends in each status on top of the sandbox's own work
+    (default 0: at once). AWS publishes no figures (the user guide's task execution
+    statuses: LAUNCHING "usually goes quickly but can take up to a few minutes", PREPARING
+    "minutes or a few hours depending on the number of files"); the bench sets labelled
+    assumptions (bench/restore_latency.py) to measure the time to a restore as on AWS.
+    Cancelling an execution ends its wait at once."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def of(self, status: str) -> float:
+        return self.seconds.get(status, 0.0)
+
+
+phase_durations = PhaseDurations()
+
+
+def set_phase_durations(**seconds: float) -> None:
+    """`set_phase_durations(LAUNCHING=15, PREPARING=10, ...)`; no argument: back to 0."""
+    unknown = sorted(set(seconds) - set(PHASES))
+    if unknown:
+        raise ValueError(f"unknown phase(s) {unknown}; choose from {', '.join(PHASES)}")
+    bad = {name: value for name, value in seconds.items() if not 0 <= value <= 3600}
+    if bad:
+        raise ValueError(f"phase durations must be 0 to 3600 seconds, not {bad}")
+    phase_durations.seconds = {name: float(value) for name, value in seconds.items()}
+
+
 # --------------------------------------------------------------------------- models
 
 
