@@ -10,10 +10,11 @@ locals {
   bucket_name = "${var.name_prefix}-backups-${local.account_id}-${local.region}"
 
   # The bucket layout (docs/internals.md): one prefix per home directory under homes/,
-  # DataSync manifests of restores from a backup under manifests/.
-  homes_prefix     = "homes/"
-  manifests_prefix = "manifests/"
-  manifest_days    = 7
+  # the staged copies of restores from an older backup under staging/<restore id>/ (the
+  # finalize step deletes each; the lifecycle rule expires what a failure left).
+  homes_prefix   = "homes/"
+  staging_prefix = "staging/"
+  staging_days   = 1
 
   transition = var.storage_class != "STANDARD"
   # S3 refuses a transition to an infrequent-access class before 30 days.
@@ -98,16 +99,29 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 
   rule {
-    id     = "manifests"
+    id     = "staging"
     status = "Enabled"
     filter {
-      prefix = local.manifests_prefix
+      prefix = local.staging_prefix
     }
     expiration {
-      days = local.manifest_days
+      days = local.staging_days
     }
     noncurrent_version_expiration {
       noncurrent_days = 1
+    }
+  }
+
+  rule {
+    id     = "staging-delete-markers"
+    status = "Enabled"
+    filter {
+      prefix = local.staging_prefix
+    }
+    # Expiring a current staged object leaves a delete marker; once its version expired too,
+    # the marker goes (S3 refuses this flag in a rule that also expires by days).
+    expiration {
+      expired_object_delete_marker = true
     }
   }
 
@@ -207,8 +221,8 @@ resource "aws_s3_bucket_policy" "this" {
 }
 
 ################################################################################
-# Role DataSync assumes to read and write the bucket (CreateLocationS3 and the manifest
-# of a restore from a backup: BucketAccessRoleArn)
+# Role DataSync assumes to read and write the bucket (CreateLocationS3: BucketAccessRoleArn;
+# a restore from an older backup reads its staged copy)
 ################################################################################
 
 module "access_role" {
@@ -249,9 +263,9 @@ data "aws_iam_policy_document" "access" {
   }
 
   statement {
-    sid       = "ReadRestoreManifests"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = ["${aws_s3_bucket.this.arn}/${local.manifests_prefix}*"]
+    sid       = "ReadRestoreStaging"
+    actions   = ["s3:GetObject", "s3:GetObjectTagging"]
+    resources = ["${aws_s3_bucket.this.arn}/${local.staging_prefix}*"]
   }
 
   statement {

@@ -336,3 +336,43 @@ def test_a_transaction_needs_each_items_action(sandbox: Sandbox, aws: SandboxCli
         },
     )
     _as(sandbox, both, "dynamodb").transact_write_items(TransactItems=items)
+
+
+def test_a_copy_needs_to_read_its_source_version_and_a_version_delete_its_own_action(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    # given a versioned bucket with an object, and a role that may write under to/ only
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="iam-copy")
+    s3.put_bucket_versioning(Bucket="iam-copy", VersioningConfiguration={"Status": "Enabled"})
+    version = s3.put_object(Bucket="iam-copy", Key="from/a.txt", Body=b"a")["VersionId"]
+    writer = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::iam-copy/to/*"}
+    role = _role(aws, "iam-copier", writer)
+    copier = _as(sandbox, role, "s3", "copier")
+    source = {"Bucket": "iam-copy", "Key": "from/a.txt", "VersionId": version}
+
+    # when it copies a version of from/a.txt, then the copy is refused on the source
+    with pytest.raises(ClientError) as denied:
+        copier.copy_object(Bucket="iam-copy", Key="to/a.txt", CopySource=source)
+    assert "s3:GetObjectVersion on resource: arn:aws:s3:::iam-copy/from/a.txt" in str(denied.value)
+    # ... the current version needs s3:GetObject, which s3:GetObjectVersion is not
+    reader = {
+        "Effect": "Allow",
+        "Action": "s3:GetObjectVersion",
+        "Resource": "arn:aws:s3:::iam-copy/from/*",
+    }
+    aws.client("iam").put_role_policy(
+        RoleName="iam-copier",
+        PolicyName="inline",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [writer, reader]}),
+    )
+    copied = copier.copy_object(Bucket="iam-copy", Key="to/a.txt", CopySource=source)
+    with pytest.raises(ClientError, match="s3:GetObject on resource"):
+        copier.copy_object(
+            Bucket="iam-copy",
+            Key="to/b.txt",
+            CopySource={"Bucket": "iam-copy", "Key": "from/a.txt"},
+        )
+    # ... and deleting a version is s3:DeleteObjectVersion, not s3:DeleteObject
+    with pytest.raises(ClientError, match="s3:DeleteObjectVersion"):
+        copier.delete_object(Bucket="iam-copy", Key="to/a.txt", VersionId=copied["VersionId"])
