@@ -376,3 +376,43 @@ def test_a_copy_needs_to_read_its_source_version_and_a_version_delete_its_own_ac
     # ... and deleting a version is s3:DeleteObjectVersion, not s3:DeleteObject
     with pytest.raises(ClientError, match="s3:DeleteObjectVersion"):
         copier.delete_object(Bucket="iam-copy", Key="to/a.txt", VersionId=copied["VersionId"])
+
+
+def test_lambda_delivers_to_a_dead_letter_queue_and_destination_only_as_its_role_allows(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    # given two failing functions with the same dead-letter queue and on-failure
+    # destination, one whose execution role may send there and one whose role may not
+    dlq_url, dlq_arn = aws.queue("iam-dlq")
+    dest_url, dest_arn = aws.queue("iam-destination")
+    send = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": [dlq_arn, dest_arn]}
+    nothing = {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}
+    failing = "def handler(event, context):\n    raise RuntimeError('always fails')\n"
+    lam = aws.client("lambda")
+    for name, statement in (("iam-dlq-allowed", send), ("iam-dlq-refused", nothing)):
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=_role(aws, f"{name}-role", statement),
+            Handler="app.main.handler",
+            Code={"ZipFile": lambda_zip({"app/__init__.py": "", "app/main.py": failing})},
+            DeadLetterConfig={"TargetArn": dlq_arn},
+        )
+        lam.put_function_event_invoke_config(
+            FunctionName=name, DestinationConfig={"OnFailure": {"Destination": dest_arn}}
+        )
+
+    # when each is invoked asynchronously and fails every attempt
+    seen = len(enforce.denials())
+    for name in ("iam-dlq-refused", "iam-dlq-allowed"):
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"fn": name}))
+
+    # then only the allowed function's event reaches the queue and the destination ...
+    dead = aws.drain(dlq_url, expected=2, timeout=20)
+    assert [json.loads(m["Body"]) for m in dead] == [{"fn": "iam-dlq-allowed"}]
+    records = aws.drain(dest_url, expected=2, timeout=5)
+    assert [json.loads(m["Body"])["requestPayload"] for m in records] == [{"fn": "iam-dlq-allowed"}]
+    # ... and the other's deliveries were refused as its role's
+    refused = [t for t in enforce.denials()[seen:] if "iam-dlq-refused-role" in t]
+    assert any(f"sqs:SendMessage on resource: {dlq_arn}" in t for t in refused), refused
+    assert any(f"sqs:SendMessage on resource: {dest_arn}" in t for t in refused), refused
