@@ -27,10 +27,10 @@ from studio_sandbox.harness.scenario import (
 from tests.e2e.conftest import Deployed
 from tests.e2e.flows import (
     SAMPLE_MB,
-    Seeded,
     assert_backed_up,
     assert_succeeded,
     backup_bucket,
+    backup_now,
     backup_of,
     finish_schedule,
     new_domain,
@@ -166,13 +166,13 @@ def test_admin_restores_a_chosen_older_backup(
     domain = unique("older")
     seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "eve")
     bucket = backup_bucket(deployed)
-    first = _backup_now(deployed, seeded)
+    first = backup_now(deployed, seeded)
     prefix = assert_backed_up(deployed, seeded, first, trigger="scheduled")
 
     time.sleep(1.1)  # backup 2 starts in a later second than backup 1 ended
     write_as_owner(seeded.home, "data/eve.txt", b"eve's second thoughts\n")
     write_as_owner(seeded.home, "data/after-backup-1.txt", b"not in backup 1\n")
-    second = _backup_now(deployed, seeded)
+    second = backup_now(deployed, seeded)
     assert second["status"] == "SUCCEEDED", second
     assert len(bucket.versions(prefix)["data/eve.txt"]) == 2
 
@@ -228,7 +228,7 @@ def test_failed_backup_is_reported_and_the_next_schedule_retries_it(
     assert restore_fields(deployed, seeded) == row_before
 
     datasync_models.reset_faults()
-    retried = _backup_now(deployed, seeded)
+    retried = backup_now(deployed, seeded)
 
     assert retried["restore_id"] != failed["restore_id"]
     assert_backed_up(deployed, seeded, retried, trigger="scheduled")
@@ -237,12 +237,6 @@ def test_failed_backup_is_reported_and_the_next_schedule_retries_it(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _backup_now(deployed: Deployed, seeded: Seeded) -> dict[str, object]:
-    """Run the schedule, wait for it; this profile's backup of that run."""
-    items = finish_schedule(deployed, run_schedule(deployed))
-    return backup_of(items, seeded.domain_name, seeded.kind, seeded.name)
 
 
 def _assert_volume_gone(deployed: Deployed, efs_id: str) -> None:
