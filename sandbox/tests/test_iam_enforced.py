@@ -416,3 +416,50 @@ def test_lambda_delivers_to_a_dead_letter_queue_and_destination_only_as_its_role
     refused = [t for t in enforce.denials()[seen:] if "iam-dlq-refused-role" in t]
     assert any(f"sqs:SendMessage on resource: {dlq_arn}" in t for t in refused), refused
     assert any(f"sqs:SendMessage on resource: {dest_arn}" in t for t in refused), refused
+
+
+def test_items_of_a_table_encrypted_with_a_customer_managed_key_need_the_callers_decrypt(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    # given a table encrypted with a customer managed key, and a plain table
+    key = aws.client("kms").create_key(Description="iam-ddb")["KeyMetadata"]["Arn"]
+    ddb = aws.client("dynamodb")
+    for name, sse in (
+        ("iam-cmk-table", {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}),
+        ("iam-plain-table", None),
+    ):
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            **({"SSESpecification": sse} if sse else {}),
+        )
+    items = {
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+        "Resource": f"arn:aws:dynamodb:{state.REGION}:{ACCOUNT}:table/iam-*",
+    }
+    decrypt = {
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": key,
+        "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{state.REGION}.amazonaws.com"}},
+    }
+    without = _as(sandbox, _role(aws, "iam-ddb-items", items), "dynamodb", "items")
+    with_key = _as(sandbox, _role(aws, "iam-ddb-key", items, decrypt), "dynamodb", "key")
+    item = {"id": {"S": "x"}}
+
+    # then the plain table needs no key ...
+    without.put_item(TableName="iam-plain-table", Item=item)
+    # ... the encrypted one is refused on the key, for reads and writes ...
+    for call in (
+        lambda: without.put_item(TableName="iam-cmk-table", Item=item),
+        lambda: without.get_item(TableName="iam-cmk-table", Key=item),
+    ):
+        with pytest.raises(ClientError) as denied:
+            call()
+        assert f"kms:Decrypt on resource: {key}" in str(denied.value)
+    # ... and allowed with kms:Decrypt through DynamoDB
+    with_key.put_item(TableName="iam-cmk-table", Item=item)
+    assert with_key.get_item(TableName="iam-cmk-table", Key=item)["Item"] == item

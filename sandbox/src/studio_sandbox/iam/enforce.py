@@ -247,6 +247,8 @@ def check_request(response: Any, resource: str) -> None:
         if pairs is not None:
             for item_action, table in pairs:
                 authorize(principal, item_action, [table], {}, params, region)
+            tables = [table for _, table in pairs]
+            side_effects.check_dynamodb_tables(authorize, principal, tables, region)
             return
     action = reference.action_name(prefix, operation)
     info = reference.lookup(action)
