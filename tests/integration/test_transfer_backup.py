@@ -406,6 +406,21 @@ def run(handler: Any, event: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def failed_state(
+    request: dict[str, Any], trigger: str, transfer: dict[str, Any]
+) -> dict[str, Any]:
+    """The workflow state after `transfer`'s DataSync execution ended in ERROR."""
+    return {
+        **request,
+        "trigger": trigger,
+        "transfer": transfer,
+        "execution": {
+            "arn": f"{transfer['task_arn']}/execution/exec-1",
+            "describe": {"Status": "ERROR", "Result": {"ErrorCode": "S3AccessDenied"}},
+        },
+    }
+
+
 def test_backup_prepared_and_failed_end_to_end(world: World) -> None:
     # Given a pending backup of alice's home (as the backup starter records it)
     home = world.home("200001", 1, world.network.efs_old)
@@ -450,15 +465,7 @@ def test_backup_prepared_and_failed_end_to_end(world: World) -> None:
     )
 
     # When the transfer fails and finalize runs
-    state = {
-        **request,
-        "trigger": "scheduled",
-        "transfer": transfer,
-        "execution": {
-            "arn": f"{transfer['task_arn']}/execution/exec-1",
-            "describe": {"Status": "ERROR", "Result": {"ErrorCode": "S3AccessDenied"}},
-        },
-    }
+    state = failed_state(request, "scheduled", transfer)
     result = run(
         transfer_module.finalize_handler,
         {"execution_arn": execution_arn, "state": state},
@@ -522,15 +529,7 @@ def test_restore_from_an_older_backup_reads_a_staged_copy_deleted_at_the_end(
     assert item["entity"] == "restore" and len(item["location_arns"]) == 2
 
     # When the transfer ends and finalize runs
-    state = {
-        **event,
-        "trigger": "manual",
-        "transfer": transfer,
-        "execution": {
-            "arn": f"{transfer['task_arn']}/execution/exec-1",
-            "describe": {"Status": "ERROR", "Result": {"ErrorCode": "S3AccessDenied"}},
-        },
-    }
+    state = failed_state(event, "manual", transfer)
     run(
         transfer_module.finalize_handler,
         {"execution_arn": event["execution_arn"], "state": state},
