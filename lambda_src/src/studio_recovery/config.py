@@ -126,7 +126,7 @@ class PrepareSettings(_Settings):
         le=90,
         alias="HOME_WAIT_TIMEOUT_SECONDS",
         description="whole seconds from 1 to 90 to wait for the new home's access point "
-        "(default 60; the function's timeout is 120)",
+        "(default 60; the function's timeout is 120 s, 900 s with backups on)",
     )
     backup_bucket_access_role_arn: OptionalStr = Field(
         default=None,
