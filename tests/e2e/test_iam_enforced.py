@@ -44,7 +44,8 @@ class Case:
     role_suffix: str  # the module role whose inline policy loses the statement
     sid: str
     action: str  # what the refused call must name
-    scenario: str  # "restore", "failing_restore", "backup", "from_backup", "older_backup"
+    # "restore", "failing_restore", "backup", "from_backup" or "older_backup"
+    scenario: str
     restore_fails: bool = True  # the restore ends FAILED (else: it never succeeds)
     leaves_staging: bool = False  # older_backup: restored, but its staged copy is left
 
