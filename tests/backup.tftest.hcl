@@ -92,7 +92,7 @@ run "bucket_is_versioned_encrypted_and_private" {
   }
 }
 
-run "lifecycle_keeps_versions_for_the_retention_and_expires_manifests" {
+run "lifecycle_keeps_versions_for_the_retention_and_expires_staging" {
   command = plan
 
   module {
@@ -136,10 +136,13 @@ run "lifecycle_keeps_versions_for_the_retention_and_expires_manifests" {
 
   assert {
     condition = (
-      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "manifests"]).filter[0].prefix == "manifests/" &&
-      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "manifests"]).expiration[0].days == 7
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "staging"]).filter[0].prefix == "staging/" &&
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "staging"]).expiration[0].days == 1 &&
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "staging"]).noncurrent_version_expiration[0].noncurrent_days == 1 &&
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "staging-delete-markers"]).filter[0].prefix == "staging/" &&
+      one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule if rule.id == "staging-delete-markers"]).expiration[0].expired_object_delete_marker == true
     )
-    error_message = "Restore manifests expire after 7 days."
+    error_message = "Staged copies a failed restore left behind expire after a day, versions and delete markers included."
   }
 
   assert {
@@ -314,10 +317,10 @@ run "datasync_role_reaches_only_this_bucket" {
   }
 
   assert {
-    condition = one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ReadRestoreManifests"]).resources == toset(["arn:aws:s3:::sr-test-backups-123456789012-us-east-1/manifests/*"]) && one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ReadRestoreManifests"]).actions == toset([
-      "s3:GetObject", "s3:GetObjectVersion",
+    condition = one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ReadRestoreStaging"]).resources == toset(["arn:aws:s3:::sr-test-backups-123456789012-us-east-1/staging/*"]) && one([for statement in data.aws_iam_policy_document.access.statement : statement if statement.sid == "ReadRestoreStaging"]).actions == toset([
+      "s3:GetObject", "s3:GetObjectTagging",
     ])
-    error_message = "DataSync only reads under manifests/."
+    error_message = "DataSync only reads under staging/."
   }
 
   assert {
@@ -503,7 +506,7 @@ run "stream_filter_passes_deleted_generations" {
   }
 }
 
-run "prepare_may_create_s3_locations_and_write_manifests" {
+run "prepare_may_create_s3_locations_and_stage_older_backups" {
   command = plan
 
   module {
@@ -539,10 +542,21 @@ run "prepare_may_create_s3_locations_and_write_manifests" {
 
   assert {
     condition = (
-      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.resources if statement.sid == "WriteRestoreManifests"]) == toset(["${var.backup.bucket_arn}/manifests/*"]) &&
-      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.actions if statement.sid == "WriteRestoreManifests"]) == toset(["s3:PutObject"])
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.resources if statement.sid == "WriteRestoreStaging"]) == toset(["${var.backup.bucket_arn}/staging/*"]) &&
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.actions if statement.sid == "WriteRestoreStaging"]) == toset(["s3:PutObject", "s3:AbortMultipartUpload"]) &&
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.resources if statement.sid == "ReadBackupVersions"]) == toset(["${var.backup.bucket_arn}/homes/*"]) &&
+      one([for statement in data.aws_iam_policy_document.prepare_backups[0].statement : statement.actions if statement.sid == "ReadBackupVersions"]) == toset(["s3:GetObjectVersion"])
     )
-    error_message = "prepare may write objects under manifests/ only."
+    error_message = "prepare may read versions under homes/ and write objects under staging/ only."
+  }
+
+  assert {
+    condition = (
+      one([for statement in data.aws_iam_policy_document.cleanup_staging[0].statement : statement.resources if statement.sid == "DeleteRestoreStaging"]) == toset(["${var.backup.bucket_arn}/staging/*"]) &&
+      one([for statement in data.aws_iam_policy_document.cleanup_staging[0].statement : statement.actions if statement.sid == "DeleteRestoreStaging"]) == toset(["s3:DeleteObjectVersion"]) &&
+      anytrue([for condition in one([for statement in data.aws_iam_policy_document.cleanup_staging[0].statement : statement if statement.sid == "ListRestoreStaging"]).condition : condition.variable == "s3:prefix" && toset(condition.values) == toset(["staging/*"])])
+    )
+    error_message = "prepare and finalize may list and delete versions under staging/ only."
   }
 
   assert {

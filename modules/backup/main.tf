@@ -10,12 +10,13 @@ locals {
   bucket_name = "${var.name_prefix}-backups-${local.account_id}-${local.region}"
 
   # The bucket layout (docs/internals.md): one prefix per home directory under homes/,
-  # one per Studio space's EBS home under spaces/ (modules/space_backup), DataSync
-  # manifests of restores from a backup under manifests/.
-  homes_prefix     = "homes/"
-  spaces_prefix    = "spaces/"
-  manifests_prefix = "manifests/"
-  manifest_days    = 7
+  # one per Studio space's EBS home under spaces/ (modules/space_backup), the staged
+  # copies of restores from an older backup under staging/<restore id>/ (the finalize
+  # step deletes each; the lifecycle rule expires what a failure left).
+  homes_prefix   = "homes/"
+  spaces_prefix  = "spaces/"
+  staging_prefix = "staging/"
+  staging_days   = 1
 
   transition = var.storage_class != "STANDARD"
   # S3 refuses a transition to an infrequent-access class before 30 days.
@@ -105,16 +106,29 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 
   rule {
-    id     = "manifests"
+    id     = "staging"
     status = "Enabled"
     filter {
-      prefix = local.manifests_prefix
+      prefix = local.staging_prefix
     }
     expiration {
-      days = local.manifest_days
+      days = local.staging_days
     }
     noncurrent_version_expiration {
       noncurrent_days = 1
+    }
+  }
+
+  rule {
+    id     = "staging-delete-markers"
+    status = "Enabled"
+    filter {
+      prefix = local.staging_prefix
+    }
+    # Expiring a current staged object leaves a delete marker; once its version expired too,
+    # the marker goes (S3 refuses this flag in a rule that also expires by days).
+    expiration {
+      expired_object_delete_marker = true
     }
   }
 
@@ -168,7 +182,7 @@ data "aws_iam_policy_document" "bucket" {
     }
     # Only when the upload names an encryption: one that names none gets the bucket's
     # default (SSE-KMS with the module key). A negated operator alone would also match a
-    # missing header, and deny every plain upload (DataSync's, prepare's manifest).
+    # missing header, and deny every plain upload (DataSync's, the space agent's).
     condition {
       test     = "Null"
       variable = "s3:x-amz-server-side-encryption"
@@ -192,7 +206,7 @@ data "aws_iam_policy_document" "bucket" {
     }
     # Only when the upload names an encryption: one that names none gets the bucket's
     # default (SSE-KMS with the module key). A negated operator alone would also match a
-    # missing header, and deny every plain upload (DataSync's, prepare's manifest).
+    # missing header, and deny every plain upload (DataSync's, the space agent's).
     condition {
       test     = "Null"
       variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
@@ -223,8 +237,8 @@ resource "aws_s3_bucket_policy" "this" {
 }
 
 ################################################################################
-# Role DataSync assumes to read and write the bucket (CreateLocationS3 and the manifest
-# of a restore from a backup: BucketAccessRoleArn)
+# Role DataSync assumes to read and write the bucket (CreateLocationS3: BucketAccessRoleArn;
+# a restore from an older backup reads its staged copy)
 ################################################################################
 
 module "access_role" {
@@ -265,9 +279,9 @@ data "aws_iam_policy_document" "access" {
   }
 
   statement {
-    sid       = "ReadRestoreManifests"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = ["${aws_s3_bucket.this.arn}/${local.manifests_prefix}*"]
+    sid       = "ReadRestoreStaging"
+    actions   = ["s3:GetObject", "s3:GetObjectTagging"]
+    resources = ["${aws_s3_bucket.this.arn}/${local.staging_prefix}*"]
   }
 
   statement {

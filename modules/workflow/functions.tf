@@ -26,7 +26,8 @@ locals {
       name        = "${var.name_prefix}-prepare"
       description = "Creates the EFS access point, DataSync locations and task of a restore"
       handler     = "studio_recovery.handlers.transfer.prepare_handler"
-      timeout     = 120
+      # A restore from an older backup first copies its versions server side (staging).
+      timeout = local.backup_enabled ? 900 : 120
       environment = {
         DATASYNC_SUBNET_IDS           = join(",", var.datasync_subnet_ids)
         DATASYNC_SECURITY_GROUP_ARN   = aws_security_group.datasync.arn
@@ -45,6 +46,7 @@ locals {
       policy_jsons = concat(
         [data.aws_iam_policy_document.prepare.json, data.aws_iam_policy_document.cleanup.json],
         data.aws_iam_policy_document.prepare_backups[*].json,
+        data.aws_iam_policy_document.cleanup_staging[*].json,
       )
       async = false
     }
@@ -56,13 +58,17 @@ locals {
       environment = {
         NOTIFICATION_TOPIC_ARN = var.notification_topic_arn
         STATE_MACHINE_ARN      = local.state_machine_arn
+        BACKUP_BUCKET_NAME     = local.backup_bucket_name
       }
       # Shared with prepare, which removes what an earlier attempt left behind.
-      policy_jsons = [
-        data.aws_iam_policy_document.finalize.json,
-        data.aws_iam_policy_document.cleanup.json,
-        data.aws_iam_policy_document.finalize_reports.json,
-      ]
+      policy_jsons = concat(
+        [
+          data.aws_iam_policy_document.finalize.json,
+          data.aws_iam_policy_document.cleanup.json,
+          data.aws_iam_policy_document.finalize_reports.json,
+        ],
+        data.aws_iam_policy_document.cleanup_staging[*].json,
+      )
       # Invoked by EventBridge when an execution ends without reaching Finalize.
       async = true
     }

@@ -160,7 +160,8 @@ data "aws_iam_policy_document" "prepare" {
   }
 }
 
-# Backups (EFS -> S3) and restores from a backup (S3 -> EFS, with a manifest): prepare only.
+# Backups (EFS -> S3) and restores from a backup (S3 -> EFS; an older backup's versions
+# are first copied to staging/<restore id>/): prepare only.
 data "aws_iam_policy_document" "prepare_backups" {
   count = local.backup_enabled ? 1 : 0
 
@@ -177,11 +178,41 @@ data "aws_iam_policy_document" "prepare_backups" {
   }
 
   statement {
-    sid = "WriteRestoreManifests"
-    # The DataSync manifest of a restore from a backup (encrypted with the module's key,
-    # which UseModuleKey allows).
-    actions   = ["s3:PutObject"]
-    resources = ["${var.backup.bucket_arn}/manifests/*"]
+    sid = "ReadBackupVersions"
+    # CopyObject of a chosen version (HeadObject of one over 5 GiB) reads that version.
+    actions   = ["s3:GetObjectVersion"]
+    resources = ["${var.backup.bucket_arn}/homes/*"]
+  }
+
+  statement {
+    sid = "WriteRestoreStaging"
+    # The staged copy of an older backup (encrypted with the module's key, which the
+    # function's own key statement allows); a copy over 5 GiB is a multipart upload.
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.backup.bucket_arn}/staging/*"]
+  }
+}
+
+# Deleting the staged copy of a restore from an older backup (prepare, of an earlier
+# attempt or when it fails half-way, and finalize): every version under staging/<id>/.
+data "aws_iam_policy_document" "cleanup_staging" {
+  count = local.backup_enabled ? 1 : 0
+
+  statement {
+    sid       = "ListRestoreStaging"
+    actions   = ["s3:ListBucketVersions"]
+    resources = [var.backup.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["staging/*"]
+    }
+  }
+
+  statement {
+    sid       = "DeleteRestoreStaging"
+    actions   = ["s3:DeleteObjectVersion"]
+    resources = ["${var.backup.bucket_arn}/staging/*"]
   }
 }
 

@@ -336,3 +336,130 @@ def test_a_transaction_needs_each_items_action(sandbox: Sandbox, aws: SandboxCli
         },
     )
     _as(sandbox, both, "dynamodb").transact_write_items(TransactItems=items)
+
+
+def test_a_copy_needs_to_read_its_source_version_and_a_version_delete_its_own_action(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    # given a versioned bucket with an object, and a role that may write under to/ only
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="iam-copy")
+    s3.put_bucket_versioning(Bucket="iam-copy", VersioningConfiguration={"Status": "Enabled"})
+    version = s3.put_object(Bucket="iam-copy", Key="from/a.txt", Body=b"a")["VersionId"]
+    writer = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::iam-copy/to/*"}
+    role = _role(aws, "iam-copier", writer)
+    copier = _as(sandbox, role, "s3", "copier")
+    source = {"Bucket": "iam-copy", "Key": "from/a.txt", "VersionId": version}
+
+    # when it copies a version of from/a.txt, then the copy is refused on the source
+    with pytest.raises(ClientError) as denied:
+        copier.copy_object(Bucket="iam-copy", Key="to/a.txt", CopySource=source)
+    assert "s3:GetObjectVersion on resource: arn:aws:s3:::iam-copy/from/a.txt" in str(denied.value)
+    # ... the current version needs s3:GetObject, which s3:GetObjectVersion is not
+    reader = {
+        "Effect": "Allow",
+        "Action": "s3:GetObjectVersion",
+        "Resource": "arn:aws:s3:::iam-copy/from/*",
+    }
+    aws.client("iam").put_role_policy(
+        RoleName="iam-copier",
+        PolicyName="inline",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [writer, reader]}),
+    )
+    copied = copier.copy_object(Bucket="iam-copy", Key="to/a.txt", CopySource=source)
+    with pytest.raises(ClientError, match="s3:GetObject on resource"):
+        copier.copy_object(
+            Bucket="iam-copy",
+            Key="to/b.txt",
+            CopySource={"Bucket": "iam-copy", "Key": "from/a.txt"},
+        )
+    # ... and deleting a version is s3:DeleteObjectVersion, not s3:DeleteObject
+    with pytest.raises(ClientError, match="s3:DeleteObjectVersion"):
+        copier.delete_object(Bucket="iam-copy", Key="to/a.txt", VersionId=copied["VersionId"])
+
+
+def test_lambda_delivers_to_a_dead_letter_queue_and_destination_only_as_its_role_allows(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    # given two failing functions with the same dead-letter queue and on-failure
+    # destination, one whose execution role may send there and one whose role may not
+    dlq_url, dlq_arn = aws.queue("iam-dlq")
+    dest_url, dest_arn = aws.queue("iam-destination")
+    send = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": [dlq_arn, dest_arn]}
+    nothing = {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}
+    failing = "def handler(event, context):\n    raise RuntimeError('always fails')\n"
+    lam = aws.client("lambda")
+    for name, statement in (("iam-dlq-allowed", send), ("iam-dlq-refused", nothing)):
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=_role(aws, f"{name}-role", statement),
+            Handler="app.main.handler",
+            Code={"ZipFile": lambda_zip({"app/__init__.py": "", "app/main.py": failing})},
+            DeadLetterConfig={"TargetArn": dlq_arn},
+        )
+        lam.put_function_event_invoke_config(
+            FunctionName=name, DestinationConfig={"OnFailure": {"Destination": dest_arn}}
+        )
+
+    # when each is invoked asynchronously and fails every attempt
+    seen = len(enforce.denials())
+    for name in ("iam-dlq-refused", "iam-dlq-allowed"):
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"fn": name}))
+
+    # then only the allowed function's event reaches the queue and the destination ...
+    dead = aws.drain(dlq_url, expected=2, timeout=20)
+    assert [json.loads(m["Body"]) for m in dead] == [{"fn": "iam-dlq-allowed"}]
+    records = aws.drain(dest_url, expected=2, timeout=5)
+    assert [json.loads(m["Body"])["requestPayload"] for m in records] == [{"fn": "iam-dlq-allowed"}]
+    # ... and the other's deliveries were refused as its role's
+    refused = [t for t in enforce.denials()[seen:] if "iam-dlq-refused-role" in t]
+    assert any(f"sqs:SendMessage on resource: {dlq_arn}" in t for t in refused), refused
+    assert any(f"sqs:SendMessage on resource: {dest_arn}" in t for t in refused), refused
+
+
+def test_items_of_a_table_encrypted_with_a_customer_managed_key_need_the_callers_decrypt(
+    sandbox: Sandbox, aws: SandboxClients
+) -> None:
+    # given a table encrypted with a customer managed key, and a plain table
+    key = aws.client("kms").create_key(Description="iam-ddb")["KeyMetadata"]["Arn"]
+    ddb = aws.client("dynamodb")
+    for name, sse in (
+        ("iam-cmk-table", {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}),
+        ("iam-plain-table", None),
+    ):
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            **({"SSESpecification": sse} if sse else {}),
+        )
+    items = {
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+        "Resource": f"arn:aws:dynamodb:{state.REGION}:{ACCOUNT}:table/iam-*",
+    }
+    decrypt = {
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": key,
+        "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{state.REGION}.amazonaws.com"}},
+    }
+    without = _as(sandbox, _role(aws, "iam-ddb-items", items), "dynamodb", "items")
+    with_key = _as(sandbox, _role(aws, "iam-ddb-key", items, decrypt), "dynamodb", "key")
+    item = {"id": {"S": "x"}}
+
+    # then the plain table needs no key ...
+    without.put_item(TableName="iam-plain-table", Item=item)
+    # ... the encrypted one is refused on the key, for reads and writes ...
+    for call in (
+        lambda: without.put_item(TableName="iam-cmk-table", Item=item),
+        lambda: without.get_item(TableName="iam-cmk-table", Key=item),
+    ):
+        with pytest.raises(ClientError) as denied:
+            call()
+        assert f"kms:Decrypt on resource: {key}" in str(denied.value)
+    # ... and allowed with kms:Decrypt through DynamoDB
+    with_key.put_item(TableName="iam-cmk-table", Item=item)
+    assert with_key.get_item(TableName="iam-cmk-table", Key=item)["Item"] == item

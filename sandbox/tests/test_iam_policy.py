@@ -121,6 +121,29 @@ def test_not_action_and_not_resource() -> None:
         ("ForAllValues:StringEquals", ["a", "b"], ["a", "c"], False),
         ("ForAllValues:StringEquals", ["a"], None, True),  # no values: vacuously true
         ("ForAnyValue:StringEquals", ["a"], None, False),
+        # Date*: ISO 8601 or epoch seconds, on either side
+        ("DateLessThan", "2026-12-08T00:00:00Z", ["2026-12-07T23:59:59Z"], True),
+        ("DateLessThan", "2026-12-08T00:00:00Z", ["2026-12-08T00:00:00Z"], False),
+        ("DateLessThanEquals", "2026-12-08T00:00:00Z", ["2026-12-08T00:00:00Z"], True),
+        ("DateGreaterThan", "2026-12-08", ["2026-12-08T00:00:01Z"], True),
+        ("DateGreaterThanEquals", "1796688000", ["2026-12-08T00:00:00Z"], True),
+        ("DateEquals", "2026-12-08T01:00:00+01:00", ["2026-12-08T00:00:00Z"], True),
+        ("DateNotEquals", "2026-12-08T00:00:00Z", ["2026-12-08T00:00:00Z"], False),
+        ("DateNotEquals", "2026-12-08T00:00:00Z", None, True),  # negated: absent matches
+        ("DateLessThan", "not a date", ["2026-12-08T00:00:00Z"], False),
+        ("DateLessThanIfExists", "2026-12-08T00:00:00Z", None, True),
+        # IpAddress/NotIpAddress: CIDR blocks, IPv4 and IPv6
+        ("IpAddress", ["203.0.113.0/24", "10.0.0.0/8"], ["10.1.2.3"], True),
+        ("IpAddress", "203.0.113.0/24", ["198.51.100.7"], False),
+        ("IpAddress", "2001:db8::/32", ["2001:db8::1"], True),
+        ("IpAddress", "203.0.113.0/24", None, False),
+        ("NotIpAddress", "203.0.113.0/24", ["198.51.100.7"], True),
+        ("NotIpAddress", "203.0.113.0/24", ["203.0.113.9"], False),
+        ("IpAddress", "203.0.113.0/24", ["not an address"], False),
+        # BinaryEquals: base-64 values compared as bytes
+        ("BinaryEquals", "QmluYXJ5VmFsdWU=", ["QmluYXJ5VmFsdWU="], True),
+        ("BinaryEquals", "QmluYXJ5VmFsdWU=", ["T3RoZXI="], False),
+        ("BinaryEquals", "QmluYXJ5VmFsdWU=", ["not base64!"], False),
     ],
 )
 def test_condition_operators(operator: str, expected: Any, actual: Any, holds: bool) -> None:
@@ -144,6 +167,19 @@ def test_condition_keys_ignore_case_and_every_block_must_hold() -> None:
     assert decide([doc(statement)], "datasync:CreateTask", "*", untagged) is (
         Decision.IMPLICIT_DENY
     )
+
+
+def test_a_date_condition_on_the_current_time_allows_until_its_end() -> None:
+    """A time-boxed Allow (`aws:CurrentTime`), as the IAM User Guide's example."""
+    boxed = allow(
+        "dynamodb:GetItem",
+        TABLE,
+        Condition={"DateLessThan": {"aws:CurrentTime": "2026-12-31T23:59:59Z"}},
+    )
+    before = {"aws:currenttime": ["2026-12-08T00:00:00Z"]}
+    after = {"aws:currenttime": ["2027-01-01T00:00:00Z"]}
+    assert decide([doc(boxed)], "dynamodb:GetItem", TABLE, before) is Decision.ALLOW
+    assert decide([doc(boxed)], "dynamodb:GetItem", TABLE, after) is Decision.IMPLICIT_DENY
 
 
 def test_an_unknown_operator_never_allows_and_always_denies() -> None:

@@ -251,6 +251,12 @@ def assert_backed_up(
     return prefix
 
 
+def backup_now(deployed: Deployed, seeded: Seeded) -> dict[str, Any]:
+    """Run the schedule, wait for it; this profile's backup of that run."""
+    items = finish_schedule(deployed, run_schedule(deployed))
+    return backup_of(items, seeded.domain_name, seeded.kind, seeded.name)
+
+
 def restore_fields(deployed: Deployed, seeded: Seeded) -> dict[str, Any]:
     row = deployed.registry.profile(seeded.domain_name, seeded.kind, seeded.name) or {}
     return {key: row.get(key) for key in RESTORE_FIELDS}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -28,10 +27,10 @@ from studio_sandbox.harness.scenario import (
 from tests.e2e.conftest import Deployed
 from tests.e2e.flows import (
     SAMPLE_MB,
-    Seeded,
     assert_backed_up,
     assert_succeeded,
     backup_bucket,
+    backup_now,
     backup_of,
     finish_schedule,
     new_domain,
@@ -157,8 +156,8 @@ def test_domain_deleted_with_its_volume_is_restored_from_the_backups(
         assert source["backup_id"] == last_backup[seeded.name], source
         assert (source["efs_id"], source["uid"]) == (old_efs, str(seeded.home.uid))
         assert item["target"]["uid"] == str(home.uid), item["target"]
-        # the latest backup is the prefix's current state: no manifest, directory modes kept
-        assert not backup_bucket(deployed).exists(f"manifests/{item['restore_id']}.csv")
+        # the latest backup is the prefix's current state: read as it is, nothing staged
+        assert backup_bucket(deployed).keys(f"staging/{item['restore_id']}/") == []
 
 
 def test_admin_restores_a_chosen_older_backup(
@@ -167,13 +166,13 @@ def test_admin_restores_a_chosen_older_backup(
     domain = unique("older")
     seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "eve")
     bucket = backup_bucket(deployed)
-    first = _backup_now(deployed, seeded)
+    first = backup_now(deployed, seeded)
     prefix = assert_backed_up(deployed, seeded, first, trigger="scheduled")
 
     time.sleep(1.1)  # backup 2 starts in a later second than backup 1 ended
     write_as_owner(seeded.home, "data/eve.txt", b"eve's second thoughts\n")
     write_as_owner(seeded.home, "data/after-backup-1.txt", b"not in backup 1\n")
-    second = _backup_now(deployed, seeded)
+    second = backup_now(deployed, seeded)
     assert second["status"] == "SUCCEEDED", second
     assert len(bucket.versions(prefix)["data/eve.txt"]) == 2
 
@@ -193,21 +192,20 @@ def test_admin_restores_a_chosen_older_backup(
 
     assert code == 0, output
     assert first["restore_id"] in output, output
-    # An older backup comes through a DataSync manifest, which lists files only ("You
-    # can't specify only a directory or folder"): its directories come back with
-    # DataSync's default mode 0755, not their own (docs/internals.md section 7). Files keep
-    # theirs. The latest backup needs no manifest and keeps directory modes (see above).
-    expected = {
-        rel: replace(record, mode=0o755) if record.kind == "dir" else record
-        for rel, record in seeded.before.items()
-    }
-    assert seeded.before[".ssh"].mode == 0o700  # so the difference is visible here
+    # An older backup's versions, folder objects included, are staged under
+    # staging/<restore id>/ and read without a manifest (a manifest lists files only: "You
+    # can't specify only a directory or folder"), so its directories come back with their
+    # own modes, as the latest backup's do (docs/internals.md section 7)
+    assert seeded.before[".ssh"].mode == 0o700  # not DataSync's default 0755
     item = assert_succeeded(
-        deployed, domain, "user", "eve", 2, expected, home, trigger="manual"
+        deployed, domain, "user", "eve", 2, seeded.before, home, trigger="manual"
     )
     assert item["source"]["backup_id"] == first["restore_id"], item["source"]
     assert not (home.path / "data/after-backup-1.txt").exists()
-    assert bucket.exists(f"manifests/{item['restore_id']}.csv")
+    # ... and the staged copy is gone once the restore ended: no version, no marker
+    staged = bucket.versions(f"staging/{item['restore_id']}/")
+    assert all(not entries for entries in staged.values()), staged
+    assert bucket.keys("manifests/") == []
 
 
 def test_failed_backup_is_reported_and_the_next_schedule_retries_it(
@@ -230,7 +228,7 @@ def test_failed_backup_is_reported_and_the_next_schedule_retries_it(
     assert restore_fields(deployed, seeded) == row_before
 
     datasync_models.reset_faults()
-    retried = _backup_now(deployed, seeded)
+    retried = backup_now(deployed, seeded)
 
     assert retried["restore_id"] != failed["restore_id"]
     assert_backed_up(deployed, seeded, retried, trigger="scheduled")
@@ -239,12 +237,6 @@ def test_failed_backup_is_reported_and_the_next_schedule_retries_it(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _backup_now(deployed: Deployed, seeded: Seeded) -> dict[str, object]:
-    """Run the schedule, wait for it; this profile's backup of that run."""
-    items = finish_schedule(deployed, run_schedule(deployed))
-    return backup_of(items, seeded.domain_name, seeded.kind, seeded.name)
 
 
 def _assert_volume_gone(deployed: Deployed, efs_id: str) -> None:

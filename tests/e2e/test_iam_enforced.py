@@ -20,11 +20,23 @@ from urllib.parse import unquote
 import pytest
 from studio_sandbox import iam
 from studio_sandbox.datasync import models as datasync_models
-from studio_sandbox.harness.scenario import TERMINAL_STATUSES, wait_for_schedule_run
+from studio_sandbox.harness.scenario import (
+    TERMINAL_STATUSES,
+    wait_for_schedule_run,
+    write_as_owner,
+)
 from studio_sandbox.iam import enforce
 
 from tests.e2e.conftest import Deployed
-from tests.e2e.flows import new_domain, run_schedule, seed
+from tests.e2e.flows import (
+    backup_bucket,
+    backup_now,
+    new_domain,
+    recreate,
+    run_schedule,
+    seed,
+    wait_restore,
+)
 
 
 @dataclass(frozen=True)
@@ -32,8 +44,10 @@ class Case:
     role_suffix: str  # the module role whose inline policy loses the statement
     sid: str
     action: str  # what the refused call must name
-    scenario: str  # "restore", "failing_restore", "backup" or "from_backup"
+    # "restore", "failing_restore", "backup", "from_backup" or "older_backup"
+    scenario: str
     restore_fails: bool = True  # the restore ends FAILED (else: it never succeeds)
+    leaves_staging: bool = False  # older_backup: restored, but its staged copy is left
 
 
 CASES = [
@@ -50,8 +64,12 @@ CASES = [
     Case("-finalize", "NotifyFailures", "sns:Publish", "failing_restore"),
     Case("-datasync-s3", "ReadWriteHomeBackups", "s3:PutObject", "backup"),
     Case("-prepare", "ListBackupVersions", "s3:ListBucketVersions", "from_backup"),
-    # ReadRestoreManifests is not a case: the from_backup scenario restores the latest
-    # backup, which needs no manifest since issue 16; only an older backup reads one.
+    # A restore from an older backup (`restore --from-backup TIME`) stages its versions
+    Case("-prepare", "ReadBackupVersions", "s3:GetObjectVersion", "older_backup"),
+    Case("-prepare", "WriteRestoreStaging", "s3:PutObject", "older_backup"),
+    Case("-prepare", "ListRestoreStaging", "s3:ListBucketVersions", "older_backup"),
+    Case("-datasync-s3", "ReadRestoreStaging", "s3:GetObject", "older_backup"),
+    Case("-finalize", "DeleteRestoreStaging", "s3:DeleteObjectVersion", "older_backup", restore_fails=False, leaves_staging=True),
 ]  # fmt: skip
 
 
@@ -230,6 +248,44 @@ def _from_backup_scenario(
     _settle(deployed, domain, "user", "kai")
 
 
+def _older_backup_scenario(
+    deployed: Deployed, unique: Callable[[str], str], case: Case, role: str
+) -> None:
+    """An admin restores an older backup: its versions are staged, read, the copy deleted."""
+    domain = unique("iamold")
+    seeded = seed(deployed, domain, new_domain(deployed, domain), "user", "mo")
+    first = backup_now(deployed, seeded)
+    assert first["status"] == "SUCCEEDED", first
+    time.sleep(1.1)  # the second backup starts in a later second than the first ended
+    write_as_owner(seeded.home, "later.txt", b"not in the first backup\n")
+    assert backup_now(deployed, seeded)["status"] == "SUCCEEDED"
+    code, output = deployed.admin("opt-out", "--domain", domain, "--user", "mo")
+    assert code == 0, output
+    recreate(deployed, seeded)
+    assert wait_restore(deployed, domain, "user", "mo", 2)["status"] == "SKIPPED"
+    seen = len(enforce.denials())
+    with without_statement(deployed, role, case.sid):
+        code, output = deployed.admin(
+            "restore", "--domain", domain, "--user", "mo",
+            "--from-backup", str(first["ended_at"]),
+        )  # fmt: skip
+        assert code == 0, output
+        _wait_for_denial(seen, role, case.action)
+        item = wait_restore(deployed, domain, "user", "mo", 2, "manual", 120)
+    staged = backup_bucket(deployed).keys(f"staging/{item['restore_id']}/")
+    if case.leaves_staging:
+        # the files came back; the copy left behind is named, notified, and expires
+        assert item["status"] == "SUCCEEDED", item
+        assert staged, "the staged copy should be left behind"
+        assert f"staging/{item['restore_id']}/" in str(item.get("reason", "")), item
+        deployed.notifications.wait_for(domain, "mo", item["restore_id"])
+        return
+    assert item["status"] == "FAILED", item
+    assert case.action in str(item.get("reason", "")), item
+    assert staged == [], staged
+    _settle(deployed, domain, "user", "mo")
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.role_suffix[1:]}-{c.sid}")
 def test_each_statement_is_needed(
     deployed: Deployed, unique: Callable[[str], str], case: Case
@@ -240,6 +296,7 @@ def test_each_statement_is_needed(
         "restore": _restore_scenario,
         "backup": _backup_scenario,
         "from_backup": _from_backup_scenario,
+        "older_backup": _older_backup_scenario,
         "failing_restore": _failing_restore_scenario,
     }[case.scenario]
     scenario(deployed, unique, case, role)

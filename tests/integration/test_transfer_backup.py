@@ -1,8 +1,9 @@
 """Backups and restores from a backup against moto (in-process `mock_aws`):
 
-- `dal/s3.py` on a versioned bucket: the manifest lists each object as it was at `as_of`
-  (changed, deleted and re-created files; directory markers; several pages);
-- `dal/datasync.py` against moto's DataSync: S3 locations and a task with a manifest;
+- `dal/s3.py` on a versioned bucket: the staged copy holds each object as it was at
+  `as_of`, with its user metadata (changed, deleted and re-created files; folder objects;
+  several pages; a copy in parts), and is deleted with every version;
+- `dal/datasync.py` against moto's DataSync: S3 locations and a task;
 - the `prepare` and `finalize` handlers end to end for a backup and for a restore from a
   backup (moto DynamoDB, EFS, EC2, SNS, S3; a fake DataSync client for EFS locations,
   which moto 5.2.1 lacks).
@@ -10,8 +11,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,10 +25,10 @@ from studio_recovery.dal.datasync import DataSyncGateway
 from studio_recovery.dal.efs import EfsGateway
 from studio_recovery.dal.notify import Notifier
 from studio_recovery.dal.registry import RegistryRepository, RestoreRepository
-from studio_recovery.dal.s3 import ManifestWriter
+from studio_recovery.dal.s3 import BackupStaging
 from studio_recovery.handlers import transfer as transfer_module
 from studio_recovery.models.aws import s3_bucket_arn
-from studio_recovery.models.datasync import RESTORE_TASK_OPTIONS, ManifestConfig
+from studio_recovery.models.datasync import RESTORE_TASK_OPTIONS
 from studio_recovery.models.errors import TransientAwsError
 from studio_recovery.models.restore import (
     BackupLocation,
@@ -85,28 +84,55 @@ def next_second() -> datetime:
     return before
 
 
-def read_manifest(s3: Any, key: str) -> dict[str, str]:
-    text = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
-    return {path: version for path, version in csv.reader(io.StringIO(text))}
+def put_with_mode(s3: Any, relative: str, mode: str, body: bytes = b"x") -> str:
+    """An object as DataSync writes it: its POSIX mode in the user metadata."""
+    reply = s3.put_object(
+        Bucket=BUCKET,
+        Key=PREFIX + relative,
+        Body=body,
+        Metadata={"file-permissions": mode, "user-agent": "aws-datasync"},
+    )
+    return str(reply["VersionId"])
+
+
+def staged(s3: Any, prefix: str) -> dict[str, tuple[bytes, dict[str, str]]]:
+    """The current objects under `prefix`: relative path -> (body, user metadata)."""
+    found: dict[str, tuple[bytes, dict[str, str]]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=BUCKET, Prefix=prefix
+    ):
+        for entry in page.get("Contents", []):
+            reply = s3.get_object(Bucket=BUCKET, Key=entry["Key"])
+            found[entry["Key"][len(prefix) :]] = (
+                reply["Body"].read(),
+                reply["Metadata"],
+            )
+    return found
+
+
+def versions_under(s3: Any, prefix: str) -> int:
+    listed = s3.list_object_versions(Bucket=BUCKET, Prefix=prefix)
+    return len(listed.get("Versions", [])) + len(listed.get("DeleteMarkers", []))
 
 
 # ------------------------------------------------------------------------- dal/s3.py
 
+STAGING = "staging/alice-g2-0123456789ab/"
+
 
 @pytest.mark.parametrize("page_size", [None, 2])
-def test_manifest_of_a_versioned_prefix_as_of_a_backup(
+def test_staging_copies_a_versioned_prefix_as_of_a_backup(
     bucket: Any, page_size: int | None
 ) -> None:
     s3 = bucket
-    # Given a first backup's objects (a directory marker, a deleted file, an odd name)
-    put(s3, "", b"")
-    first = {
-        "src/": put(s3, "src/", b""),
-        "notes.txt": put(s3, "notes.txt", b"v1"),
-        "src/main.py": put(s3, "src/main.py"),
-        'odd, "name".txt': put(s3, 'odd, "name".txt'),
-        "removed-later.txt": put(s3, "removed-later.txt"),
-    }
+    # Given a first backup's objects (the root and a folder with their modes, a deleted
+    # file, an odd name)
+    put_with_mode(s3, "", "0040700", b"")
+    put_with_mode(s3, ".ssh/", "0040700", b"")
+    put_with_mode(s3, ".ssh/id", "0100600", b"key")
+    put_with_mode(s3, "notes.txt", "0100644", b"v1")
+    put_with_mode(s3, 'odd, "name".txt', "0100644", b"odd")
+    put_with_mode(s3, "removed-later.txt", "0100644", b"r")
     put(s3, "removed-before.txt")
     delete(s3, "removed-before.txt")
     s3.put_object(
@@ -115,70 +141,111 @@ def test_manifest_of_a_versioned_prefix_as_of_a_backup(
     as_of = next_second()
     next_second()
     # ... and a later backup that changed, removed and added files
-    second_notes = put(s3, "notes.txt", b"v2")
+    put_with_mode(s3, "notes.txt", "0100600", b"v2")
     delete(s3, "removed-later.txt")
-    added = put(s3, "added.txt")
-    writer = ManifestWriter(boto3.client("s3", region_name=REGION), page_size=page_size)
+    put(s3, "added.txt")
+    staging = BackupStaging(boto3.client("s3", region_name=REGION), page_size=page_size)
 
-    # When the manifest as of the first backup is written
-    manifest = writer.write_manifest(
-        source_bucket=BUCKET,
-        prefix=PREFIX,
-        as_of=as_of,
-        manifest_bucket=BUCKET,
-        restore_id="alice-g2-0123456789ab",
+    # When the state as of the first backup is staged
+    result = staging.stage(
+        bucket=BUCKET, prefix=PREFIX, as_of=as_of, staging_prefix=STAGING
     )
 
-    # Then it lists exactly the first backup's files, at their versions then, and no
-    # directory (DataSync refuses a manifest line naming only a directory)
-    files = {path: v for path, v in first.items() if not path.endswith("/")}
-    assert manifest is not None
-    assert manifest.key == "manifests/alice-g2-0123456789ab.csv"
-    assert manifest.entries == len(files) == len(first) - 1
-    assert manifest.version_id is not None
-    assert read_manifest(s3, manifest.key) == files
-    # ... and as of now, the current state: no manifest at all, nothing written
-    later = writer.write_manifest(
-        source_bucket=BUCKET,
-        prefix=PREFIX,
-        as_of=datetime.now(UTC),
-        manifest_bucket=BUCKET,
-        restore_id="alice-g3-0123456789ab",
+    # Then the staging prefix holds exactly the first backup's objects, folders included,
+    # at their versions then, with their user metadata (the modes DataSync restores), and
+    # not the home's own root (it belongs to the new home's access point)
+    assert result is not None
+    assert (result.bucket, result.prefix, result.objects) == (BUCKET, STAGING, 5)
+    copies = staged(s3, STAGING)
+    assert {path: body for path, (body, _) in copies.items()} == {
+        ".ssh/": b"",
+        ".ssh/id": b"key",
+        "notes.txt": b"v1",
+        'odd, "name".txt': b"odd",
+        "removed-later.txt": b"r",
+    }
+    assert copies[".ssh/"][1]["file-permissions"] == "0040700"
+    assert copies["notes.txt"][1] == {
+        "file-permissions": "0100644",
+        "user-agent": "aws-datasync",
+    }
+    # ... and as of now, the current state: nothing is staged
+    later = "staging/alice-g3-0123456789ab/"
+    assert (
+        staging.stage(
+            bucket=BUCKET, prefix=PREFIX, as_of=datetime.now(UTC), staging_prefix=later
+        )
+        is None
     )
-    assert later is None
-    assert second_notes and added
-    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/")["Contents"]
-    assert [o["Key"] for o in listed] == ["manifests/alice-g2-0123456789ab.csv"]
+    assert versions_under(s3, later) == 0
 
 
-def test_latest_backup_of_a_prefix_needs_no_manifest(bucket: Any) -> None:
-    # given objects written, then a backup's end, then nothing more
-    put(bucket, "src/", b"")
-    put(bucket, "src/main.py")
+def test_staging_again_replaces_what_an_earlier_attempt_left(bucket: Any) -> None:
+    put(bucket, "a.txt", b"a1")
     as_of = next_second()
     next_second()
+    put(bucket, "a.txt", b"a2")
+    bucket.put_object(Bucket=BUCKET, Key=f"{STAGING}stray.txt", Body=b"s")
+    staging = BackupStaging(boto3.client("s3", region_name=REGION))
 
-    manifest = ManifestWriter(boto3.client("s3", region_name=REGION)).write_manifest(
-        source_bucket=BUCKET,
-        prefix=PREFIX,
-        as_of=as_of,
-        manifest_bucket=BUCKET,
-        restore_id="x",
+    staging.stage(bucket=BUCKET, prefix=PREFIX, as_of=as_of, staging_prefix=STAGING)
+
+    assert {path: body for path, (body, _) in staged(bucket, STAGING).items()} == {
+        "a.txt": b"a1"
+    }
+
+
+def test_deleting_a_staged_copy_removes_every_version_and_nothing_else(
+    bucket: Any,
+) -> None:
+    # given a staged copy made twice (two versions of each key) beside the backup
+    put(bucket, "a.txt", b"a1")
+    put(bucket, "b/", b"")
+    as_of = next_second()
+    next_second()
+    put(bucket, "a.txt", b"a2")
+    staging = BackupStaging(boto3.client("s3", region_name=REGION))
+    staging.stage(bucket=BUCKET, prefix=PREFIX, as_of=as_of, staging_prefix=STAGING)
+    bucket.put_object(Bucket=BUCKET, Key=f"{STAGING}a.txt", Body=b"again")
+    bucket.delete_object(Bucket=BUCKET, Key=f"{STAGING}b/")
+    before = versions_under(bucket, PREFIX)
+
+    # when it is deleted
+    deleted = staging.delete_staged(BUCKET, STAGING)
+
+    # then no version or delete marker is left under it, and the backup is untouched
+    assert deleted >= 4
+    assert versions_under(bucket, STAGING) == 0
+    assert versions_under(bucket, PREFIX) == before
+
+
+def test_an_object_over_the_copy_limit_is_copied_in_parts(bucket: Any) -> None:
+    body = bytes(range(256)) * (6 * 1024 * 16)  # 6 MiB: two parts of 5 MiB and 1 MiB
+    put_with_mode(bucket, "model.bin", "0100640", body)
+    as_of = next_second()
+    next_second()
+    put(bucket, "model.bin", b"later")
+    staging = BackupStaging(
+        boto3.client("s3", region_name=REGION),
+        copy_limit=5 * 1024 * 1024,
+        part_size=5 * 1024 * 1024,
     )
 
-    assert manifest is None
-    assert "Contents" not in bucket.list_objects_v2(Bucket=BUCKET, Prefix="manifests/")
+    staging.stage(bucket=BUCKET, prefix=PREFIX, as_of=as_of, staging_prefix=STAGING)
+
+    [(path, (copied, metadata))] = staged(bucket, STAGING).items()
+    assert path == "model.bin" and copied == body
+    assert metadata["file-permissions"] == "0100640"
 
 
-def test_manifest_of_an_empty_prefix_is_not_needed(bucket: Any) -> None:
-    manifest = ManifestWriter(boto3.client("s3", region_name=REGION)).write_manifest(
-        source_bucket=BUCKET,
-        prefix=PREFIX,
-        as_of=datetime.now(UTC),
-        manifest_bucket=BUCKET,
-        restore_id="x",
-    )
-    assert manifest is None
+@pytest.mark.parametrize("prefix", [PREFIX, "staging/", "homes/x/"])
+def test_only_a_staging_prefix_is_ever_deleted(bucket: Any, prefix: str) -> None:
+    put(bucket, "a.txt")
+    with pytest.raises(ValueError, match="not a staging prefix"):
+        BackupStaging(boto3.client("s3", region_name=REGION)).delete_staged(
+            BUCKET, prefix
+        )
+    assert versions_under(bucket, PREFIX) == 1
 
 
 class SlowDownClient:
@@ -196,28 +263,27 @@ class SlowDownClient:
 
 
 def test_s3_throttling_becomes_transient_error() -> None:
-    writer = ManifestWriter(SlowDownClient())
+    staging = BackupStaging(SlowDownClient())
     with pytest.raises(TransientAwsError, match="list_object_versions: SlowDown"):
-        writer.write_manifest(
-            source_bucket=BUCKET,
+        staging.stage(
+            bucket=BUCKET,
             prefix=PREFIX,
             as_of=datetime.now(UTC),
-            manifest_bucket=BUCKET,
-            restore_id="x",
+            staging_prefix=STAGING,
         )
 
 
 def test_missing_bucket_is_not_transient(aws_env: dict[str, str]) -> None:
-    writer = ManifestWriter(boto3.client("s3", region_name=REGION))
+    staging = BackupStaging(boto3.client("s3", region_name=REGION))
     with pytest.raises(ClientError) as raised:
-        list(writer.list_versions("no-such-bucket", PREFIX))
+        list(staging.list_versions("no-such-bucket", PREFIX))
     assert not isinstance(raised.value, TransientAwsError)
 
 
 # ------------------------------------------------------------------ dal/datasync.py
 
 
-def test_s3_location_and_manifest_task_in_moto_datasync(bucket: Any) -> None:
+def test_s3_location_and_task_in_moto_datasync(bucket: Any) -> None:
     client = boto3.client("datasync", region_name=REGION)
     gateway = DataSyncGateway(client)
     location = gateway.create_s3_location(
@@ -237,19 +303,12 @@ def test_s3_location_and_manifest_task_in_moto_datasync(bucket: Any) -> None:
         Password="p",
         AgentArns=["arn:aws:datasync:us-east-1:123456789012:agent/agent-1"],
     )["LocationArn"]
-    # botocore checks the ManifestConfig's shape before sending it
     task = gateway.create_task(
         name="studio-recovery-x",
         source_location_arn=location,
         target_location_arn=other,
         log_group_arn=None,
         tags={"restore_id": "x"},
-        manifest=ManifestConfig(
-            bucket_arn=s3_bucket_arn(BUCKET),
-            object_path="manifests/x.csv",
-            access_role_arn=ROLE_ARN,
-            version_id="v1",
-        ),
     )
     assert (
         client.describe_task(TaskArn=task)["Options"]
@@ -332,7 +391,7 @@ def world(
         ),
         registry=registry,
         notifier=Notifier(topic["topic_arn"], boto3.client("sns", region_name=REGION)),
-        manifests=ManifestWriter(boto3.client("s3", region_name=REGION)),
+        staging=BackupStaging(boto3.client("s3", region_name=REGION)),
     )
     monkeypatch.setattr(transfer_module, "build_prepare_services", lambda: services)
     monkeypatch.setattr(transfer_module, "build_finalize_services", lambda: services)
@@ -345,6 +404,21 @@ def world(
 def run(handler: Any, event: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = handler(event, LambdaContextStub())
     return result
+
+
+def failed_state(
+    request: dict[str, Any], trigger: str, transfer: dict[str, Any]
+) -> dict[str, Any]:
+    """The workflow state after `transfer`'s DataSync execution ended in ERROR."""
+    return {
+        **request,
+        "trigger": trigger,
+        "transfer": transfer,
+        "execution": {
+            "arn": f"{transfer['task_arn']}/execution/exec-1",
+            "describe": {"Status": "ERROR", "Result": {"ErrorCode": "S3AccessDenied"}},
+        },
+    }
 
 
 def test_backup_prepared_and_failed_end_to_end(world: World) -> None:
@@ -391,15 +465,7 @@ def test_backup_prepared_and_failed_end_to_end(world: World) -> None:
     )
 
     # When the transfer fails and finalize runs
-    state = {
-        **request,
-        "trigger": "scheduled",
-        "transfer": transfer,
-        "execution": {
-            "arn": f"{transfer['task_arn']}/execution/exec-1",
-            "describe": {"Status": "ERROR", "Result": {"ErrorCode": "S3AccessDenied"}},
-        },
-    }
+    state = failed_state(request, "scheduled", transfer)
     result = run(
         transfer_module.finalize_handler,
         {"execution_arn": execution_arn, "state": state},
@@ -421,18 +487,20 @@ def test_backup_prepared_and_failed_end_to_end(world: World) -> None:
     assert backup_id in message["message"]
 
 
-def test_restore_from_backup_prepared_with_a_manifest_end_to_end(world: World) -> None:
+def test_restore_from_an_older_backup_reads_a_staged_copy_deleted_at_the_end(
+    world: World,
+) -> None:
     # Given a backup in the bucket, and alice's new home on the other volume
     old = world.home("200001", 1, world.network.efs_old)
     source = BackupLocation.of(old, BUCKET)
-    version = world.s3.put_object(Bucket=BUCKET, Key=f"{source.prefix}a.txt", Body=b"a")
+    world.s3.put_object(Bucket=BUCKET, Key=f"{source.prefix}.ssh/", Body=b"")
+    world.s3.put_object(Bucket=BUCKET, Key=f"{source.prefix}a.txt", Body=b"a")
     as_of = next_second()
     next_second()  # a later backup changed a.txt: the one chosen is not the current state
     world.s3.put_object(Bucket=BUCKET, Key=f"{source.prefix}a.txt", Body=b"a2")
     source = source.model_copy(
-        update={"backup_id": "alice-b20261128170000-0123456789ab"}
+        update={"backup_id": "alice-b20261128170000-0123456789ab", "as_of": as_of}
     )
-    source = source.model_copy(update={"as_of": as_of})
     target = world.home("200002", 2, world.network.efs_new)
     restore_id = "alice-g2-0123456789ab"
     event = {
@@ -443,17 +511,32 @@ def test_restore_from_backup_prepared_with_a_manifest_end_to_end(world: World) -
     }
     # When prepare runs (no item yet: a restore started by hand)
     transfer = run(transfer_module.prepare_handler, event)
-    # Then the manifest lists the backup's object, and the task points at it
-    manifest = world.s3.get_object(Bucket=BUCKET, Key=f"manifests/{restore_id}.csv")
-    assert manifest["Body"].read().decode() == f"a.txt,{version['VersionId']}\n"
+    # Then the backup's objects as of then, the folder included, are staged, and the task
+    # reads the staged copy without a manifest
+    staging = f"staging/{restore_id}/"
+    copies = staged(world.s3, staging)
+    assert {path: body for path, (body, _) in copies.items()} == {
+        ".ssh/": b"",
+        "a.txt": b"a",
+    }
+    s3_location = world.datasync.locations[transfer["source_location_arn"]]
+    assert s3_location["Subdirectory"] == f"/{staging}"
     task = world.datasync.tasks[transfer["task_arn"]]
-    assert task["ManifestConfig"]["Source"]["S3"]["ManifestObjectPath"] == (
-        f"manifests/{restore_id}.csv"
-    )
+    assert "ManifestConfig" not in task
     assert task["Options"]["OverwriteMode"] == "NEVER"
     assert len(transfer["access_point_ids"]) == 1
     item = world.item(target.key.pk, restore_id)
     assert item["entity"] == "restore" and len(item["location_arns"]) == 2
+
+    # When the transfer ends and finalize runs
+    state = failed_state(event, "manual", transfer)
+    run(
+        transfer_module.finalize_handler,
+        {"execution_arn": event["execution_arn"], "state": state},
+    )
+    # Then the staged copy is gone, every version of it, and the backup is untouched
+    assert versions_under(world.s3, staging) == 0
+    assert versions_under(world.s3, source.prefix) == 3
 
 
 def test_restore_from_the_latest_backup_is_prepared_without_a_manifest(
@@ -480,9 +563,11 @@ def test_restore_from_the_latest_backup_is_prepared_without_a_manifest(
     # When prepare runs
     transfer = run(transfer_module.prepare_handler, event)
 
-    # Then no manifest is written and the task transfers the prefix as it is
-    listed = world.s3.list_objects_v2(Bucket=BUCKET, Prefix="manifests/")
-    assert "Contents" not in listed
+    # Then nothing is staged and the task transfers the prefix as it is
+    assert versions_under(world.s3, "staging/") == 0
+    assert world.datasync.locations[transfer["source_location_arn"]][
+        "Subdirectory"
+    ] == (f"/{source.prefix}")
     task = world.datasync.tasks[transfer["task_arn"]]
     assert "ManifestConfig" not in task
     assert task["Options"]["OverwriteMode"] == "NEVER"

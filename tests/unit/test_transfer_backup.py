@@ -1,12 +1,10 @@
 """Backups (EFS -> S3) and restores from a backup (S3 -> EFS) in the workflow's Lambda
-steps, with in-memory fakes (no AWS): manifest selection and CSV, task options per
+steps, with in-memory fakes (no AWS): the versions a restore reads, task options per
 direction, prepare's checks and resources, finalize's outcomes, records and notifications.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,11 +15,10 @@ from botocore.exceptions import ClientError
 from studio_recovery.config import PrepareSettings, parse_settings
 from studio_recovery.dal.datasync import DataSyncGateway
 from studio_recovery.dal.s3 import (
-    ManifestEntry,
+    ChosenVersion,
     ObjectVersion,
+    check_staging_prefix,
     choose_versions,
-    manifest_csv,
-    manifest_key,
     parse_versions,
 )
 from studio_recovery.logic.transfer import (
@@ -33,8 +30,8 @@ from studio_recovery.logic.transfer import (
 from studio_recovery.logic.transfer.finalize import MAX_CAUSE_CHARS
 from studio_recovery.models.aws import (
     AccessPoint,
-    Manifest,
     MountTarget,
+    Staged,
     Subnet,
     partition_of,
     s3_bucket_arn,
@@ -42,7 +39,6 @@ from studio_recovery.models.aws import (
 from studio_recovery.models.datasync import (
     BACKUP_TASK_OPTIONS,
     RESTORE_TASK_OPTIONS,
-    ManifestConfig,
 )
 from studio_recovery.models.errors import (
     BackupsNotConfiguredError,
@@ -322,21 +318,32 @@ class FakeEfs:
 
 
 @dataclass
-class FakeManifests:
+class FakeStaging:
     journal: Journal
-    written: list[dict[str, Any]] = field(default_factory=list)
+    staged: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[tuple[str, str]] = field(default_factory=list)
     current: bool = False
-    """The backup is the prefix's current state: no manifest is needed."""
+    """The backup is the prefix's current state: nothing is staged."""
+    fail_delete: Exception | None = None
 
-    def write_manifest(self, **kwargs: Any) -> Manifest | None:
-        self.journal.note("s3.write_manifest")
-        self.written.append(kwargs)
+    def stage(self, **kwargs: Any) -> Staged | None:
+        self.journal.note("s3.stage")
+        self.staged.append(kwargs)
         if self.current:
             return None
-        key = manifest_key(kwargs["restore_id"])
-        return Manifest(
-            bucket=kwargs["manifest_bucket"], key=key, version_id="v-m", entries=3
+        return Staged(
+            bucket=kwargs["bucket"],
+            prefix=kwargs["staging_prefix"],
+            objects=3,
+            bytes=30,
         )
+
+    def delete_staged(self, bucket: str, staging_prefix: str) -> int:
+        self.journal.note("s3.delete_staged")
+        if self.fail_delete is not None:
+            raise self.fail_delete
+        self.deleted.append((bucket, staging_prefix))
+        return 3
 
 
 @dataclass
@@ -373,7 +380,7 @@ class World:
         self.restores = FakeRestores(self.journal)
         self.datasync = FakeDataSync(self.journal)
         self.efs = FakeEfs(self.journal)
-        self.manifests = FakeManifests(self.journal)
+        self.staging = FakeStaging(self.journal)
         self.notifier = FakeNotifier()
         self.registry = FakeRegistry()
 
@@ -384,7 +391,7 @@ class World:
             efs=self.efs,  # type: ignore[arg-type]
             registry=self.registry,  # type: ignore[arg-type]
             notifier=self.notifier,  # type: ignore[arg-type]
-            manifests=self.manifests,  # type: ignore[arg-type]
+            staging=self.staging,  # type: ignore[arg-type]
             clock=lambda: NOW,
         )
 
@@ -419,7 +426,7 @@ def from_backup_request(**overrides: Any) -> PrepareInput:
     return PrepareInput(**fields)
 
 
-# ------------------------------------------------------------------ manifest selection
+# ------------------------------------------------------------------ the versions read
 
 
 def version(
@@ -441,7 +448,7 @@ def version(
     )
 
 
-def test_manifest_takes_each_keys_newest_version_written_by_as_of() -> None:
+def test_restore_reads_each_keys_newest_version_written_by_as_of() -> None:
     # Given a file written before the backup ended and changed after it
     entries = [
         version(f"{PREFIX}notes.txt", "v1", NOW - timedelta(hours=2)),
@@ -452,10 +459,10 @@ def test_manifest_takes_each_keys_newest_version_written_by_as_of() -> None:
     # When the versions as of NOW are chosen
     chosen = choose_versions(entries, PREFIX, NOW)
     # Then the version current at NOW is listed, and a file created later is not
-    assert chosen == [ManifestEntry("notes.txt", "v2")]
+    assert chosen == [ChosenVersion("notes.txt", "v2")]
 
 
-def test_manifest_leaves_out_keys_deleted_by_as_of_and_keeps_those_deleted_later() -> (
+def test_restore_leaves_out_keys_deleted_by_as_of_and_keeps_those_deleted_later() -> (
     None
 ):
     entries = [
@@ -471,12 +478,12 @@ def test_manifest_leaves_out_keys_deleted_by_as_of_and_keeps_those_deleted_later
     ]
     chosen = choose_versions(entries, PREFIX, NOW)
     assert chosen == [
-        ManifestEntry("back.txt", "b2"),
-        ManifestEntry("deleted-later.txt", "k1"),
+        ChosenVersion("back.txt", "b2"),
+        ChosenVersion("deleted-later.txt", "k1"),
     ]
 
 
-def test_manifest_keeps_directory_markers_but_not_the_root_nor_other_prefixes() -> None:
+def test_restore_reads_folder_objects_but_not_the_root_nor_other_prefixes() -> None:
     entries = [
         version(PREFIX, "root", NOW - timedelta(hours=1)),
         version(f"{PREFIX}src/", "dir", NOW - timedelta(hours=1)),
@@ -486,21 +493,21 @@ def test_manifest_keeps_directory_markers_but_not_the_root_nor_other_prefixes() 
         ),
     ]
     assert choose_versions(entries, PREFIX, NOW) == [
-        ManifestEntry("src/", "dir"),
-        ManifestEntry("src/main.py", "m1"),
+        ChosenVersion("src/", "dir"),
+        ChosenVersion("src/main.py", "m1"),
     ]
 
 
-def test_manifest_counts_the_whole_second_of_as_of() -> None:
+def test_restore_counts_the_whole_second_of_as_of() -> None:
     """The registry keeps whole seconds; S3 keeps milliseconds."""
     entries = [
         version(f"{PREFIX}a", "in", NOW + timedelta(milliseconds=999)),
         version(f"{PREFIX}b", "out", NOW + timedelta(seconds=1)),
     ]
-    assert choose_versions(entries, PREFIX, NOW) == [ManifestEntry("a", "in")]
+    assert choose_versions(entries, PREFIX, NOW) == [ChosenVersion("a", "in")]
 
 
-def test_manifest_breaks_ties_by_latest_then_listing_order_then_for_the_file() -> None:
+def test_restore_breaks_ties_by_latest_then_listing_order_then_for_the_file() -> None:
     at = NOW - timedelta(minutes=1)
     entries = [
         version(f"{PREFIX}same", "newer", at, listed_at=0),
@@ -513,30 +520,28 @@ def test_manifest_breaks_ties_by_latest_then_listing_order_then_for_the_file() -
         version(f"{PREFIX}rewritten", "r1", at, listed_at=6),
     ]
     assert choose_versions(entries, PREFIX, NOW) == [
-        ManifestEntry("raced", "kept"),
-        ManifestEntry("rewritten", "r2"),
-        ManifestEntry("same", "newer"),
+        ChosenVersion("raced", "kept"),
+        ChosenVersion("rewritten", "r2"),
+        ChosenVersion("same", "newer"),
     ]
 
 
-def test_manifest_csv_quotes_only_fields_that_need_it() -> None:
-    entries = [
-        ManifestEntry("plain/file.txt", "v1"),
-        ManifestEntry("a,b.txt", "v2"),
-        ManifestEntry('say "hi".txt', "v3"),
-        ManifestEntry("two\nlines", "v4"),
-    ]
-    text = manifest_csv(entries)
-    assert text.splitlines()[:3] == [
-        "plain/file.txt,v1",
-        '"a,b.txt",v2',
-        '"say ""hi"".txt",v3',
-    ]
-    # and a CSV reader gets every path back exactly
-    rows = list(csv.reader(io.StringIO(text)))
-    assert [(path, vid) for path, vid in rows] == [
-        (e.path, e.version_id) for e in entries
-    ]
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "homes/demo/user/a/fs-1-200001/",
+        "staging/",
+        "staging//",
+        "staging/x",
+        "x/staging/y/",
+    ],
+)
+def test_only_a_staging_prefix_of_one_restore_is_staged_into_or_deleted(
+    prefix: str,
+) -> None:
+    with pytest.raises(ValueError, match="not a staging prefix"):
+        check_staging_prefix(prefix)
+    check_staging_prefix("staging/user1-g2-0123456789ab/")
 
 
 def test_parse_versions_reads_versions_and_delete_markers_of_a_page() -> None:
@@ -589,7 +594,7 @@ class RecordingClient:
         return {"TaskArn": "arn:aws:datasync:us-east-1:1:task/task-1"}
 
 
-def test_gateway_sends_s3_location_and_task_with_options_and_manifest() -> None:
+def test_gateway_sends_s3_location_and_task_with_options_and_no_manifest() -> None:
     client = RecordingClient()
     gateway = DataSyncGateway(client)
     gateway.create_s3_location(
@@ -598,18 +603,12 @@ def test_gateway_sends_s3_location_and_task_with_options_and_manifest() -> None:
         access_role_arn=ROLE,
         tags={},
     )
-    config = ManifestConfig(
-        bucket_arn=s3_bucket_arn(BUCKET),
-        object_path="manifests/x.csv",
-        access_role_arn=ROLE,
-    )
     gateway.create_task(
         name="t",
         source_location_arn="src",
         target_location_arn="dst",
         log_group_arn=None,
         tags={"a": "b"},
-        manifest=config,
     )
     (_, location), (_, task) = client.requests
     assert location == {
@@ -620,17 +619,7 @@ def test_gateway_sends_s3_location_and_task_with_options_and_manifest() -> None:
         "Tags": [],
     }
     assert task["Options"] == RESTORE_TASK_OPTIONS.as_request()
-    assert task["ManifestConfig"] == {
-        "Action": "TRANSFER",
-        "Format": "CSV",
-        "Source": {
-            "S3": {
-                "ManifestObjectPath": "manifests/x.csv",
-                "S3BucketArn": f"arn:aws:s3:::{BUCKET}",
-                "BucketAccessRoleArn": ROLE,
-            }
-        },
-    }
+    assert "ManifestConfig" not in task
 
 
 def test_partition_comes_from_an_arn() -> None:
@@ -698,7 +687,7 @@ def test_prepare_backup_creates_efs_source_s3_target_and_backup_task(
     # ... the task has the backup options and no manifest
     task = world.datasync.tasks[transfer.task_arn]
     assert task["options"] == BACKUP_TASK_OPTIONS
-    assert task["manifest"] is None
+    assert "manifest" not in task
     # ... and every ARN is on the backup item, under BACKUP#
     item = world.item(BACKUP_ID)
     assert item.is_backup and item.status == "RUNNING"
@@ -712,64 +701,58 @@ def test_prepare_backup_creates_efs_source_s3_target_and_backup_task(
     assert world.restores.slots == {EXECUTION}
 
 
-def test_prepare_restore_from_backup_writes_the_manifest_first(world: World) -> None:
+def test_prepare_restore_from_an_older_backup_stages_its_versions_first(
+    world: World,
+) -> None:
     request = from_backup_request()
     transfer = prepare(request, SETTINGS, world.services())
-    # The manifest comes before any DataSync or EFS resource
+    # The staging comes before any DataSync or EFS resource
     creations = [
         c
         for c in world.journal.calls
-        if c.split(".")[1].startswith(("create", "write"))
+        if c.split(".")[1].startswith(("create", "stage"))
     ]
     assert creations == [
         "restores.create_restore",
-        "s3.write_manifest",
+        "s3.stage",
         "efs.create_access_point",
         "datasync.create_s3_location",
         "datasync.create_efs_location",
         "datasync.create_task",
     ]
-    assert world.manifests.written == [
-        {
-            "source_bucket": BUCKET,
-            "prefix": PREFIX,
-            "as_of": NOW,
-            "manifest_bucket": BUCKET,
-            "restore_id": RESTORE_ID,
-        }
+    staging = f"staging/{RESTORE_ID}/"
+    assert world.staging.staged == [
+        {"bucket": BUCKET, "prefix": PREFIX, "as_of": NOW, "staging_prefix": staging}
     ]
+    # DataSync reads the staged copy, folders included, without a manifest
     source = world.datasync.locations[transfer.source_location_arn]
-    assert (source["type"], source["subdirectory"]) == ("s3", f"/{PREFIX}")
+    assert (source["type"], source["subdirectory"]) == ("s3", f"/{staging}")
+    assert source["access_role_arn"] == ROLE
     target = world.datasync.locations[transfer.target_location_arn]
     assert target["type"] == "efs" and target["subdirectory"] == "/"
     assert target["access_point_arn"].endswith("access-point/fsap-1")
     assert world.efs.access_points["fsap-1"]["uid"] == "200002"
     task = world.datasync.tasks[transfer.task_arn]
     assert task["options"] == RESTORE_TASK_OPTIONS
-    assert task["manifest"].as_request()["Source"]["S3"] == {
-        "ManifestObjectPath": f"manifests/{RESTORE_ID}.csv",
-        "S3BucketArn": f"arn:aws:s3:::{BUCKET}",
-        "BucketAccessRoleArn": ROLE,
-        "ManifestObjectVersionId": "v-m",
-    }
+    assert "manifest" not in task
     item = world.item(RESTORE_ID)
     assert not item.is_backup
     assert item.access_point_ids == ["fsap-1"] == transfer.access_point_ids
     assert len(item.location_arns) == 2 and item.task_arn == transfer.task_arn
 
 
-def test_restore_of_the_current_state_of_a_backup_needs_no_manifest(
+def test_restore_of_the_current_state_of_a_backup_reads_the_prefix_itself(
     world: World,
 ) -> None:
     # given a backup whose objects are the prefix's current ones
-    world.manifests.current = True
+    world.staging.current = True
 
     # when
     transfer = prepare(from_backup_request(), SETTINGS, world.services())
 
     # then the task transfers the prefix's objects, directories with their metadata
     task = world.datasync.tasks[transfer.task_arn]
-    assert task["manifest"] is None
+    assert "manifest" not in task
     assert task["options"] == RESTORE_TASK_OPTIONS
     source = world.datasync.locations[transfer.source_location_arn]
     assert (source["type"], source["subdirectory"]) == ("s3", f"/{PREFIX}")
@@ -822,7 +805,7 @@ def test_prepare_refuses_an_id_of_the_other_kind(
         (
             from_backup_request,
             "create_efs_location",
-            ["datasync.delete_location", "efs.delete_access_point"],
+            ["datasync.delete_location", "efs.delete_access_point", "s3.delete_staged"],
         ),
     ],
 )
@@ -996,6 +979,34 @@ def test_finalize_restore_from_a_backup_succeeds_like_a_restore(world: World) ->
     assert world.registry.calls == ["list_generations"]
     assert world.restores.profile_writes[0]["status"] == "SUCCEEDED"
     assert world.notifier.published == []
+    # and the staged copy it read is deleted
+    assert world.staging.deleted == [(BUCKET, f"staging/{RESTORE_ID}/")]
+
+
+def test_finalize_of_a_backup_stages_nothing_and_deletes_nothing(world: World) -> None:
+    state = finalize_state(
+        backup_request(), world, execution=described("SUCCESS", 1, 1)
+    )
+    finalize(state, world.services())
+    assert world.staging.staged == [] and world.staging.deleted == []
+
+
+def test_a_staged_copy_that_cannot_be_deleted_is_named_and_notified(
+    world: World,
+) -> None:
+    # given a restore from an older backup whose staged copy cannot be deleted
+    state = finalize_state(
+        from_backup_request(), world, execution=described("SUCCESS", 3, 30)
+    )
+    world.staging.fail_delete = RuntimeError("AccessDenied")
+    # when it is finalized
+    outcome = finalize(state, world.services())
+    # then the restore result stands, the copy left behind is named and notified
+    assert outcome.status == "SUCCEEDED"
+    assert f"not deleted: s3://{BUCKET}/staging/{RESTORE_ID}/" in outcome.reason
+    [(_, message)] = world.notifier.published
+    assert f"staging/{RESTORE_ID}/" in message
+    assert_cleaned_up(world, RESTORE_ID)
 
 
 @pytest.mark.parametrize("request_of", [backup_request, from_backup_request])
@@ -1011,6 +1022,8 @@ def test_finalize_stopped_cleans_up_both_directions(
     assert world.datasync.cancelled == [item.task_arn]
     assert_cleaned_up(world, request.restore_id)
     backup = isinstance(request.target, BackupLocation)
+    staged = [] if backup else [(BUCKET, f"staging/{request.restore_id}/")]
+    assert world.staging.deleted == staged
     assert len(world.restores.profile_writes) == (0 if backup else 1)
     [(subject, _)] = world.notifier.published
     assert subject.startswith(

@@ -126,7 +126,7 @@ class PrepareSettings(_Settings):
         le=90,
         alias="HOME_WAIT_TIMEOUT_SECONDS",
         description="whole seconds from 1 to 90 to wait for the new home's access point "
-        "(default 60; the function's timeout is 120)",
+        "(default 60; the function's timeout is 120 s, 900 s with backups on)",
     )
     backup_bucket_access_role_arn: OptionalStr = Field(
         default=None,
@@ -134,11 +134,11 @@ class PrepareSettings(_Settings):
         description="the IAM role ARN DataSync uses to reach the backup bucket "
         "(empty when backups are off)",
     )
-    manifest_bucket_name: OptionalStr = Field(
+    backup_bucket_name: OptionalStr = Field(
         default=None,
         alias="BACKUP_BUCKET_NAME",
-        description="the backup S3 bucket name (restores from a backup write their "
-        "DataSync manifest under manifests/ there)",
+        description="the backup S3 bucket name (a restore from an older backup stages "
+        "the versions it reads under staging/<restore id>/ there)",
     )
     report_bucket_name: OptionalStr = Field(
         default=None,
@@ -164,6 +164,12 @@ class FinalizeSettings(_Settings):
     )
     state_machine_arn: NonEmptyStr = Field(
         alias="STATE_MACHINE_ARN", description="the restore state machine ARN"
+    )
+    backup_bucket_name: OptionalStr = Field(
+        default=None,
+        alias="BACKUP_BUCKET_NAME",
+        description="the backup S3 bucket name, whose staging/ prefixes finalize deletes "
+        "(empty when backups are off)",
     )
 
 

@@ -25,15 +25,15 @@ from studio_recovery.dal.efs import EfsGateway
 from studio_recovery.dal.notify import Notifier
 from studio_recovery.dal.registry import RegistryRepository, RestoreRepository
 from studio_recovery.dal.reports import TaskReportReader
-from studio_recovery.dal.s3 import ManifestWriter
+from studio_recovery.dal.s3 import BackupStaging
 from studio_recovery.dal.workflow import WorkflowGateway
 from studio_recovery.logic.ports import (
     DataSync,
     Efs,
     HomeRegistry,
-    Manifests,
     Notifications,
     RestoreStore,
+    Staging,
     TaskReports,
     Workflow,
 )
@@ -67,7 +67,8 @@ class TransferServices:
     registry: HomeRegistry | None = None
     notifier: Notifications | None = None
     workflow: Workflow | None = None
-    manifests: Manifests | None = None
+    staging: Staging | None = None
+    """Stages restores from an older backup (prepare) and deletes them (both)."""
     reports: TaskReports | None = None
     """Reads restores' task reports back (finalize)."""
     clock: Callable[[], datetime] = utc_now
@@ -99,15 +100,15 @@ def build_stream_services() -> StreamServices:
 
 @functools.cache
 def build_prepare_services() -> TransferServices:
-    """From PrepareSettings. The S3 client (manifests of restores from a backup) only when
+    """From PrepareSettings. The S3 client (staging of restores from a backup) only when
     backups are configured."""
     settings = load_settings(PrepareSettings)
-    backups_on = bool(settings.manifest_bucket_name and settings.backup_bucket_access_role_arn)
+    backups_on = bool(settings.backup_bucket_name and settings.backup_bucket_access_role_arn)
     return TransferServices(
         restores=RestoreRepository(settings.registry_table_name),
         datasync=DataSyncGateway(),
         efs=EfsGateway(),
-        manifests=ManifestWriter() if backups_on else None,
+        staging=BackupStaging() if backups_on else None,
     )
 
 
@@ -123,6 +124,7 @@ def build_finalize_services() -> TransferServices:
         notifier=Notifier(settings.notification_topic_arn),
         workflow=WorkflowGateway(settings.state_machine_arn),
         reports=TaskReportReader(),
+        staging=BackupStaging() if settings.backup_bucket_name else None,
     )
 
 

@@ -4,6 +4,10 @@ Used by async Lambda invocation (dead-letter queue, on-failure destination), Eve
 targets (the target's dead-letter queue) and stream event source mappings (on-failure
 destination).
 
+Lambda's own deliveries (dead-letter queue, destinations) are made with the function's
+execution role: with IAM enforced, one the role does not allow is dropped
+(`iam.lambda_sources.may_deliver`).
+
 Delivery sits below the Lambda runtime: the runtime registers how to invoke a function
 asynchronously (:func:`set_lambda_invoker`) when it is installed; until then a Lambda
 destination is dropped, as before the sandbox runs.
@@ -21,6 +25,8 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
+
+from studio_sandbox.iam import lambda_sources
 
 LOG = logging.getLogger(__name__)
 
@@ -70,7 +76,7 @@ def dead_letter(fn: LambdaFunction, event: Any, request_id: str, error_payload: 
     """The function's DeadLetterConfig target gets the event, as AWS sends it."""
     config = getattr(fn, "dead_letter_config", None) or {}
     target = config.get("TargetArn")
-    if not target:
+    if not target or not lambda_sources.may_deliver(str(fn.role), fn.function_name, target):
         return
     try:
         message = json.loads(error_payload).get("errorMessage", "")
@@ -91,7 +97,9 @@ def on_failure(
     for config in getattr(fn, "event_invoke_config", None) or []:
         dest = getattr(config, "config", {}).get("DestinationConfig", {})
         destination = dest.get("OnFailure", {}).get("Destination") or destination
-    if not destination:
+    if not destination or not lambda_sources.may_deliver(
+        str(fn.role), fn.function_name, destination
+    ):
         return
     try:
         response_payload = json.loads(error_payload)

@@ -254,6 +254,9 @@ class StreamPoller:
         )
         if not destination or not records:
             return
+        fn = lambda_backends[self.account_id][self.region].get_function(self.esm.function_arn)
+        if not lambda_sources.may_deliver(str(fn.role), fn.function_name, destination):
+            return  # the execution role may not send there (studio_sandbox.iam)
         first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
         info = {
             "requestContext": {

@@ -21,7 +21,6 @@ from studio_recovery.dal.aws_errors import error_code, is_transient, transient_a
 from studio_recovery.models.datasync import (
     BACKUP_STORAGE_CLASS,
     RESTORE_TASK_OPTIONS,
-    ManifestConfig,
     TaskOptions,
     TaskReport,
 )
@@ -141,11 +140,11 @@ class DataSyncGateway:
         log_group_arn: str | None,
         tags: Mapping[str, str],
         options: TaskOptions = RESTORE_TASK_OPTIONS,
-        manifest: ManifestConfig | None = None,
         report: TaskReport | None = None,
     ) -> str:
         """A task with `options` (RESTORE_TASK_OPTIONS unless told) and, when given, a
-        `ManifestConfig` and a `TaskReportConfig`; returns its ARN."""
+        `TaskReportConfig`; returns its ARN. Never a manifest: a restore from an older
+        backup reads a staged copy instead (`dal.s3`)."""
         request: dict[str, Any] = {
             "Name": name,
             "SourceLocationArn": source_location_arn,
@@ -155,8 +154,6 @@ class DataSyncGateway:
         }
         if log_group_arn:
             request["CloudWatchLogGroupArn"] = log_group_arn
-        if manifest is not None:
-            request["ManifestConfig"] = manifest.as_request()
         if report is not None:
             request["TaskReportConfig"] = report.as_request()
         reply = call_with_backoff(

@@ -1,37 +1,44 @@
-"""The backup bucket: DataSync manifests of restores from a backup.
+"""The backup bucket: what a restore from a backup reads, staged when it is an older one.
 
 A restore from a backup reads every object of one home directory's prefix as it was at
 `as_of` (the backup's end). The bucket is versioned, so that state is, per key, the newest
 version or delete marker written at or before `as_of`; a key whose newest such entry is a
 delete marker did not exist then. `choose_versions` picks them from ListObjectVersions.
 
-When that state is the prefix's current state (the usual case: the latest backup), no
-manifest is needed: a task without one transfers the current objects, directories with
-their own metadata (DataSync keeps folder permissions as S3 user metadata and restores
-them: "Understanding how DataSync handles file and object metadata"), so `.ssh` comes
-back 0700. Otherwise `manifest_csv` writes the DataSync CSV manifest (`<path relative to
-the prefix>,<version id>`, one line per file: the manifest guide says "You can't specify
-only a directory or folder", so directory markers are left out and such directories come
-back with default modes), and `ManifestWriter` stores it at `manifests/<restore_id>.csv`
-(docs/internals.md section 7).
+DataSync keeps the POSIX metadata of files and folders (modification and access times,
+uid and gid, permissions) as S3 user metadata and restores it when it copies the objects
+back to a file system ("Understanding how DataSync handles file and object metadata"). A
+task without a manifest reads the current objects of its location, folders included, so:
+
+- when the state at `as_of` is the prefix's current state (the usual case: the latest
+  backup), the task reads the prefix itself;
+- otherwise `BackupStaging.stage` copies each chosen version, folder objects (`dir/`)
+  included, server side (CopyObject, which keeps the user metadata; UploadPartCopy over
+  5 GiB) to `staging/<restore_id>/`, and the task reads that prefix, again without a
+  manifest. A DataSync manifest could not do this: it lists files only ("You can't specify
+  only a directory or folder", manifest guide), so folders would come back with default
+  modes. `delete_staged` removes every version under the staging prefix once the restore
+  ended (finalize); a lifecycle rule on `staging/` is the safety net (docs/internals.md
+  section 7).
 
 Throttling or a 5xx that outlives botocore's retries becomes `TransientAwsError`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
-from studio_recovery.dal.aws_errors import RETRY_CONFIG, transient_aws_errors
-from studio_recovery.models.aws import Manifest
-from studio_recovery.models.restore import MANIFEST_ROOT
+from studio_recovery.dal.aws_errors import transient_aws_errors
+from studio_recovery.models.aws import Staged
+from studio_recovery.models.restore import STAGING_ROOT
 
 
 @dataclass(frozen=True)
@@ -46,19 +53,30 @@ class ObjectVersion:
     """The key's current entry (newer than every other version or marker of it)."""
     listed_at: int = 0
     """Position in S3's listing (S3 lists a key's entries newest first)."""
+    size: int = 0
 
 
 @dataclass(frozen=True)
-class ManifestEntry:
-    """One line of a manifest: an object path relative to the prefix, and its version."""
+class ChosenVersion:
+    """One object of the state a restore reads: its path relative to the prefix, its
+    version, and its size."""
 
     path: str
     version_id: str
+    size: int = 0
 
 
-def manifest_key(restore_id: str) -> str:
-    """`manifests/<restore_id>.csv`."""
-    return f"{MANIFEST_ROOT}/{restore_id}.csv"
+STAGING_WORKERS = 16
+"""Copies (and deletions) of a staging run at once: server-side calls, I/O bound."""
+COPY_OBJECT_LIMIT = 5 * 1024**3
+"""CopyObject copies objects up to 5 GiB; larger ones are copied in parts."""
+COPY_PART_SIZE = 512 * 1024**2
+"""Part size of a multipart copy (S3 allows 5 MiB to 5 GiB, at most 10,000 parts)."""
+STAGING_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    max_pool_connections=STAGING_WORKERS,
+)
 
 
 def cutoff(as_of: datetime) -> datetime:
@@ -78,18 +96,18 @@ NOW_AND_LATER = datetime(9000, 1, 1, tzinfo=UTC)
 """An `as_of` after every entry: the prefix's current state."""
 
 
-def is_directory(entry: ManifestEntry) -> bool:
-    """A directory marker (`dir/`): never a manifest line."""
+def is_directory(entry: ChosenVersion) -> bool:
+    """A folder object (`dir/`): DataSync's record of a directory and its metadata."""
     return entry.path.endswith("/")
 
 
 def choose_versions(
     entries: Iterable[ObjectVersion], prefix: str, as_of: datetime
-) -> list[ManifestEntry]:
+) -> list[ChosenVersion]:
     """Per key under `prefix`: the newest entry written by `as_of`, unless it is a delete
-    marker. Directory markers (`dir/`) are part of that state (a manifest leaves them
-    out: `is_directory`); the prefix's own marker (the home root) is not: the new home's
-    root belongs to the access point. Sorted by path.
+    marker. Folder objects (`dir/`) are part of that state (they carry the directories'
+    modes); the prefix's own marker (the home root) is not: the new home's root belongs to
+    the access point. Sorted by path.
 
     Between entries of one key with the same time: the key's latest entry (`IsLatest`)
     wins, then the one S3 listed first (S3 lists newest first); between a version and a
@@ -108,7 +126,7 @@ def choose_versions(
             newest[entry.key] = entry
     return sorted(
         (
-            ManifestEntry(path=key[len(prefix) :], version_id=entry.version_id)
+            ChosenVersion(path=key[len(prefix) :], version_id=entry.version_id, size=entry.size)
             for key, entry in newest.items()
             if not entry.is_delete_marker
         ),
@@ -132,16 +150,6 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def manifest_csv(entries: Iterable[ManifestEntry]) -> str:
-    """The CSV DataSync reads: `<path>,<version id>` per line; a field with a comma, a
-    quote or a line break is quoted (quotes doubled)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-    for entry in entries:
-        writer.writerow([entry.path, entry.version_id])
-    return buffer.getvalue()
-
-
 def parse_versions(page: Mapping[str, Any], start: int = 0) -> list[ObjectVersion]:
     """The versions and delete markers of one ListObjectVersions page."""
     found: list[ObjectVersion] = []
@@ -155,17 +163,37 @@ def parse_versions(page: Mapping[str, Any], start: int = 0) -> list[ObjectVersio
                     is_delete_marker=is_marker,
                     is_latest=bool(raw.get("IsLatest")),
                     listed_at=start + len(found),
+                    size=int(raw.get("Size") or 0),
                 )
             )
     return found
 
 
-class ManifestWriter:
-    """Lists a backup prefix's object versions and writes restore manifests."""
+def check_staging_prefix(prefix: str) -> None:
+    """Only `staging/<restore_id>/` is ever staged into or deleted: never a backup."""
+    parts = prefix.split("/")
+    if len(parts) != 3 or parts[0] != STAGING_ROOT or not parts[1] or parts[2]:
+        raise ValueError(f"not a staging prefix: {prefix!r} (expected {STAGING_ROOT}/<id>/)")
 
-    def __init__(self, client: Any | None = None, *, page_size: int | None = None) -> None:
-        self._client: Any = client or boto3.client("s3", config=RETRY_CONFIG)
+
+class BackupStaging:
+    """Lists a backup prefix's object versions, stages a restore's chosen versions, and
+    deletes them again."""
+
+    def __init__(
+        self,
+        client: Any | None = None,
+        *,
+        page_size: int | None = None,
+        workers: int = STAGING_WORKERS,
+        copy_limit: int = COPY_OBJECT_LIMIT,
+        part_size: int = COPY_PART_SIZE,
+    ) -> None:
+        self._client: Any = client or boto3.client("s3", config=STAGING_CONFIG)
         self._page_size = page_size
+        self._workers = workers
+        self._copy_limit = copy_limit
+        self._part_size = part_size
 
     def list_versions(self, bucket: str, prefix: str) -> Iterator[ObjectVersion]:
         """Every version and delete marker under `prefix` (all pages)."""
@@ -184,35 +212,97 @@ class ManifestWriter:
             kwargs["KeyMarker"] = page.get("NextKeyMarker")
             kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker")
 
-    def write_manifest(
-        self,
-        *,
-        source_bucket: str,
-        prefix: str,
-        as_of: datetime,
-        manifest_bucket: str,
-        restore_id: str,
-    ) -> Manifest | None:
-        """Write `manifests/<restore_id>.csv` in `manifest_bucket`: the files of
-        `source_bucket`/`prefix` as they were at `as_of`; None (nothing written) when that
-        is the prefix's current state, so the task needs no manifest."""
-        versions = list(self.list_versions(source_bucket, prefix))
+    def stage(
+        self, *, bucket: str, prefix: str, as_of: datetime, staging_prefix: str
+    ) -> Staged | None:
+        """Copy the objects of `bucket`/`prefix` as they were at `as_of`, folder objects
+        included, to `staging_prefix` (whatever an earlier attempt left there is deleted
+        first); None (nothing copied) when that is the prefix's current state, so the
+        restore reads the prefix itself."""
+        check_staging_prefix(staging_prefix)
+        versions = list(self.list_versions(bucket, prefix))
         state = choose_versions(versions, prefix, as_of)
         if state == choose_versions(versions, prefix, NOW_AND_LATER):
             return None
-        entries = [entry for entry in state if not is_directory(entry)]
-        key = manifest_key(restore_id)
-        with transient_aws_errors("s3 put_object"):
-            reply = self._client.put_object(
-                Bucket=manifest_bucket,
-                Key=key,
-                Body=manifest_csv(entries).encode("utf-8"),
-                ContentType="text/csv",
-            )
-        version_id = reply.get("VersionId")
-        return Manifest(
-            bucket=manifest_bucket,
-            key=key,
-            version_id=str(version_id) if version_id and version_id != "null" else None,
-            entries=len(entries),
+        self.delete_staged(bucket, staging_prefix)
+        self._each(
+            [partial(self._copy, bucket, prefix, chosen, staging_prefix) for chosen in state]
         )
+        return Staged(
+            bucket=bucket,
+            prefix=staging_prefix,
+            objects=len(state),
+            bytes=sum(chosen.size for chosen in state),
+        )
+
+    def delete_staged(self, bucket: str, staging_prefix: str) -> int:
+        """Delete every version and delete marker under `staging_prefix` (only a staging
+        prefix: `check_staging_prefix`); returns how many there were."""
+        check_staging_prefix(staging_prefix)
+        entries = list(self.list_versions(bucket, staging_prefix))
+        self._each([partial(self._delete, bucket, entry) for entry in entries])
+        return len(entries)
+
+    def _each(self, calls: Sequence[Callable[[], None]]) -> None:
+        """Run the calls `workers` at a time; the first failure is raised once all ended."""
+        if not calls:
+            return
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(calls))) as pool:
+            futures = [pool.submit(call) for call in calls]
+        for future in futures:
+            future.result()
+
+    def _copy(self, bucket: str, prefix: str, chosen: ChosenVersion, staging_prefix: str) -> None:
+        source = {"Bucket": bucket, "Key": prefix + chosen.path, "VersionId": chosen.version_id}
+        key = staging_prefix + chosen.path
+        if chosen.size > self._copy_limit:
+            self._copy_in_parts(bucket, source, key, chosen.size)
+            return
+        with transient_aws_errors("s3 copy_object"):
+            # The user metadata (DataSync's POSIX metadata) is copied; tags are not needed.
+            self._client.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource=source,
+                MetadataDirective="COPY",
+                TaggingDirective="REPLACE",
+            )
+
+    def _copy_in_parts(self, bucket: str, source: dict[str, str], key: str, size: int) -> None:
+        """UploadPartCopy, with the source version's user metadata and content type."""
+        with transient_aws_errors("s3 head_object"):
+            head = self._client.head_object(
+                Bucket=bucket, Key=source["Key"], VersionId=source["VersionId"]
+            )
+        extra: dict[str, Any] = {"Metadata": head.get("Metadata") or {}}
+        if head.get("ContentType"):
+            extra["ContentType"] = head["ContentType"]
+        with transient_aws_errors("s3 create_multipart_upload"):
+            upload_id = self._client.create_multipart_upload(Bucket=bucket, Key=key, **extra)[
+                "UploadId"
+            ]
+        try:
+            parts = []
+            for number, start in enumerate(range(0, size, self._part_size), start=1):
+                end = min(start + self._part_size, size) - 1
+                with transient_aws_errors("s3 upload_part_copy"):
+                    reply = self._client.upload_part_copy(
+                        Bucket=bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        CopySource=source,
+                        CopySourceRange=f"bytes={start}-{end}",
+                    )
+                parts.append({"PartNumber": number, "ETag": reply["CopyPartResult"]["ETag"]})
+            with transient_aws_errors("s3 complete_multipart_upload"):
+                self._client.complete_multipart_upload(
+                    Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+                )
+        except Exception:
+            self._client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            raise
+
+    def _delete(self, bucket: str, entry: ObjectVersion) -> None:
+        with transient_aws_errors("s3 delete_object"):
+            self._client.delete_object(Bucket=bucket, Key=entry.key, VersionId=entry.version_id)

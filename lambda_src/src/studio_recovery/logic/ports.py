@@ -11,7 +11,7 @@ them to the decisions, and their builders from settings, are in `studio_recovery
 | `Workflow` | `dal.workflow.WorkflowGateway` (Step Functions) |
 | `DataSync` | `dal.datasync.DataSyncGateway` |
 | `Efs` | `dal.efs.EfsGateway` (EFS and the EC2 subnets) |
-| `Manifests` | `dal.s3.ManifestWriter` (S3) |
+| `Staging` | `dal.s3.BackupStaging` (S3) |
 | `SageMakerReader`, `SeedSource` | `dal.sagemaker.SageMakerGateway` |
 | `Notifications` | `dal.notify.Notifier` (SNS) |
 """
@@ -22,8 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from studio_recovery.models.aws import AccessPoint, Manifest, MountTarget, StartedExecution, Subnet
-from studio_recovery.models.datasync import ManifestConfig, TaskOptions, TaskReport
+from studio_recovery.models.aws import AccessPoint, MountTarget, Staged, StartedExecution, Subnet
+from studio_recovery.models.datasync import TaskOptions, TaskReport
 from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import (
     Domain,
@@ -213,7 +213,6 @@ class DataSync(Protocol):
         log_group_arn: str | None,
         tags: Mapping[str, str],
         options: TaskOptions,
-        manifest: ManifestConfig | None = None,
         report: TaskReport | None = None,
     ) -> str: ...
 
@@ -248,19 +247,15 @@ class Efs(Protocol):
     def delete_access_point(self, access_point_id: str) -> bool: ...
 
 
-class Manifests(Protocol):
-    """Writes the DataSync manifest of a restore from a backup (S3); None when the backup
-    is the prefix's current state and no manifest is needed."""
+class Staging(Protocol):
+    """Stages the versions a restore from an older backup reads (S3): None when the backup
+    is the prefix's current state and the prefix itself is read; deletes them again."""
 
-    def write_manifest(
-        self,
-        *,
-        source_bucket: str,
-        prefix: str,
-        as_of: datetime,
-        manifest_bucket: str,
-        restore_id: str,
-    ) -> Manifest | None: ...
+    def stage(
+        self, *, bucket: str, prefix: str, as_of: datetime, staging_prefix: str
+    ) -> Staged | None: ...
+
+    def delete_staged(self, bucket: str, staging_prefix: str) -> int: ...
 
 
 class TaskReports(Protocol):

@@ -1,5 +1,5 @@
 """Values the AWS gateways hand to the decisions: subnets, mount targets, access points,
-started executions, written manifests, and the ARN helpers they are built with.
+started executions, staged backups, and the ARN helpers they are built with.
 
 Plain frozen dataclasses: the gateways in `dal/` build them from AWS replies, `logic/`
 reads them without knowing where they came from.
@@ -43,13 +43,14 @@ class StartedExecution:
 
 
 @dataclass(frozen=True)
-class Manifest:
-    """A manifest as written: where it is, and how many objects it lists."""
+class Staged:
+    """A staging prefix of the backup bucket: a restore from an older backup copies the
+    versions it reads there (`objects` of them, `bytes` in all) and DataSync reads it."""
 
     bucket: str
-    key: str
-    version_id: str | None
-    entries: int
+    prefix: str
+    objects: int = 0
+    bytes: int = 0
 
 
 def s3_bucket_arn(bucket: str, partition: str = "aws") -> str:

@@ -1,8 +1,8 @@
-"""What a DataSync task is created with: its options and, for a restore from a backup,
-its manifest (docs/internals.md sections 4 and 7).
+"""What a DataSync task is created with: its options and, for a restore, its task report
+(docs/internals.md sections 4 and 7).
 
-The decisions pick one of the two option sets and build the manifest settings; the
-DataSync gateway turns them into the `Options` and `ManifestConfig` of CreateTask.
+The decisions pick one of the two option sets and build the report settings; the
+DataSync gateway turns them into the `Options` and `TaskReportConfig` of CreateTask.
 """
 
 from __future__ import annotations
@@ -60,28 +60,6 @@ so nothing is lost), ownership and permissions kept in the objects' metadata."""
 
 BACKUP_STORAGE_CLASS = "STANDARD"
 """The S3 storage class of the backup location."""
-
-
-class ManifestConfig(BaseModel):
-    """A task's `ManifestConfig`: transfer exactly the CSV manifest's objects."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    bucket_arn: str = Field(min_length=1)
-    object_path: str = Field(min_length=1)
-    access_role_arn: str = Field(min_length=1)
-    version_id: str | None = None
-
-    def as_request(self) -> dict[str, Any]:
-        """The `ManifestConfig` parameter of CreateTask."""
-        source: dict[str, str] = {
-            "ManifestObjectPath": self.object_path,
-            "S3BucketArn": self.bucket_arn,
-            "BucketAccessRoleArn": self.access_role_arn,
-        }
-        if self.version_id:
-            source["ManifestObjectVersionId"] = self.version_id
-        return {"Action": "TRANSFER", "Format": "CSV", "Source": {"S3": source}}
 
 
 REPORT_ROOT = "reports"

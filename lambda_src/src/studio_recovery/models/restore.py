@@ -59,8 +59,9 @@ CopyStatus = Literal["PENDING", "STARTED"]
 RESTORE_PREFIX = "RESTORE#"
 BACKUP_PREFIX = "BACKUP#"
 BACKUP_ROOT = "homes"
-"""Every backup lives under `homes/` in the bucket; manifests under `manifests/`."""
-MANIFEST_ROOT = "manifests"
+"""Every backup lives under `homes/` in the bucket; the staged copies of restores from an
+older backup under `staging/<restore_id>/` (docs/internals.md section 7)."""
+STAGING_ROOT = "staging"
 COPY_SK = "COPY"
 RESTORE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
 """A restore id is its execution name: Step Functions allows 80 of these characters."""
@@ -112,7 +113,8 @@ class BackupLocation(_Model):
     """The S3 prefix that holds one home directory's backups (incremental, versioned).
 
     As a restore's source, `backup_id` and `as_of` name the backup read: every object as
-    it was at `as_of` (the backup's end), through a DataSync manifest of object versions.
+    it was at `as_of` (the backup's end): the prefix itself when that is its current state,
+    else a staged copy of those versions (`staging_prefix`).
     """
 
     bucket: str = Field(min_length=3, max_length=63)
@@ -187,6 +189,11 @@ def make_backup_id(home: HomeLocation, started_at: datetime, trigger: Trigger) -
 
 def backup_prefix(key: ProfileKey, efs_id: str, uid: str) -> str:
     return f"{BACKUP_ROOT}/{key.domain_name}/{key.kind}/{key.name}/{efs_id}-{uid}/"
+
+
+def staging_prefix(restore_id: str) -> str:
+    """`staging/<restore_id>/`: where a restore from an older backup stages its versions."""
+    return f"{STAGING_ROOT}/{restore_id}/"
 
 
 def is_backup_id(restore_id: str) -> bool:

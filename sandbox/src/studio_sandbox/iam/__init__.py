@@ -83,6 +83,28 @@ def authorize_role(
     enforce.authorize(principal, action, arns, context, params)
 
 
+def authorize_role_side_effects(
+    role_arn: str, session_name: str, service: str, action: str, params: Mapping[str, Any]
+) -> None:
+    """The side effects (KMS for an encrypted queue or topic, ...) of a call a service makes
+    with a role (`action` as `<service>:<Operation>`): raise `enforce.AccessDenied`."""
+    if not enforcing() or not role_arn:
+        return
+    from studio_sandbox.iam import enforce, principals, side_effects
+
+    principals.credentials_for(role_arn, session_name)
+    principal = principals.Principal(role_arn, session_name[:64], role_arn.split(":")[4])
+    region = role_arn.split(":")[3] or _region()
+    operation = action.split(":", 1)[1]
+    side_effects.check(enforce.authorize, principal, service, operation, params, region)
+
+
+def _region() -> str:
+    from studio_sandbox.server import state
+
+    return state.REGION
+
+
 def authorize_caller(
     action: str,
     arns: Sequence[str],

@@ -250,6 +250,8 @@ def check_request(response: Any, resource: str) -> None:
         if pairs is not None:
             for item_action, table in pairs:
                 authorize(principal, item_action, [table], {}, params, region)
+            tables = [table for _, table in pairs]
+            side_effects.check_dynamodb_tables(authorize, principal, tables, region)
             return
     action = reference.action_name(prefix, operation)
     info = reference.lookup(action)
@@ -274,6 +276,35 @@ def check_request(response: Any, resource: str) -> None:
         bucket = arns[0].split(":::", 1)[-1].split("/", 1)[0]
         writing = action == "s3:PutObject"
         side_effects.check_s3_object(authorize, principal, bucket, writing, region)
+    if prefix == "s3" and action == "s3:PutObject":
+        _check_copy_source(headers, principal, partition, region)
+
+
+def copy_source(header: str) -> tuple[str, str, str | None] | None:
+    """(bucket, key, version id or None) of an `x-amz-copy-source` header
+    (`[/]bucket/key[?versionId=v]`, URL-encoded); None when it names no object."""
+    from urllib.parse import unquote
+
+    path, _, query = header.partition("?")
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
+    version = parse_qs(query).get("versionId", [None])[0]
+    return (bucket, key, version) if bucket and key else None
+
+
+def _check_copy_source(
+    headers: Mapping[str, Any], principal: Principal, partition: str, region: str
+) -> None:
+    """CopyObject and UploadPartCopy also read their source: `s3:GetObject`, or
+    `s3:GetObjectVersion` for a named version, on the source object (and KMS Decrypt
+    through S3 for an SSE-KMS source bucket) (S3 API reference, CopyObject, Permissions)."""
+    source = copy_source(_header(headers, "x-amz-copy-source"))
+    if source is None:
+        return
+    bucket, key, version = source
+    action = "s3:GetObjectVersion" if version else "s3:GetObject"
+    arn = f"arn:{partition}:s3:::{bucket}/{key}"
+    authorize(principal, action, [arn], {}, {}, region)
+    side_effects.check_s3_object(authorize, principal, bucket, False, region)
 
 
 def _check_logging_role(response: Any, region: str) -> None:

@@ -11,8 +11,10 @@ for a principal and a resource of the same account:
 3. otherwise the request is implicitly denied.
 
 Conditions: the operators of "IAM JSON policy elements: Condition operators"
-(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html),
-each with `...IfExists`, and the set qualifiers `ForAnyValue:`/`ForAllValues:` of
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+String*, Arn*, Numeric*, Date* (ISO 8601 or epoch seconds), Bool, BinaryEquals (base-64),
+IpAddress/NotIpAddress (CIDR, IPv4 and IPv6) and Null, each with `...IfExists`, and the
+set qualifiers `ForAnyValue:`/`ForAllValues:` of
 "Multivalued context keys". Keys ignore case, values do not (except `...IgnoreCase`).
 An operator this module does not know makes an Allow not apply and a Deny apply.
 
@@ -30,8 +32,12 @@ Parsed policies are cached by their JSON text.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime
 import enum
 import fnmatch
+import ipaddress
 import json
 import logging
 import re
@@ -150,6 +156,47 @@ def _bool(expected: str, actual: str) -> bool:
     return expected.lower() == actual.lower()
 
 
+def _instant(text: str) -> datetime.datetime | None:
+    """A date as IAM accepts it: an ISO 8601 date or date-time (UTC when no offset is
+    given), or epoch (UNIX) seconds."""
+    text = text.strip()
+    try:
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return datetime.datetime.fromtimestamp(float(text), datetime.UTC)
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
+
+
+def _date(
+    compare: Callable[[datetime.datetime, datetime.datetime], bool],
+) -> Callable[[str, str], bool]:
+    def check(expected: str, actual: str) -> bool:
+        e, a = _instant(expected), _instant(actual)
+        return e is not None and a is not None and compare(a, e)
+
+    return check
+
+
+def _in_network(expected: str, actual: str) -> bool:
+    """`actual` (an address) is in the CIDR block (or address) `expected`."""
+    try:
+        return ipaddress.ip_address(actual.strip()) in ipaddress.ip_network(
+            expected.strip(), strict=False
+        )
+    except ValueError:
+        return False
+
+
+def _binary(expected: str, actual: str) -> bool:
+    """Both base-64 encoded: the same bytes."""
+    try:
+        return base64.b64decode(expected, validate=True) == base64.b64decode(actual, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+
+
 # operator: (does the context value match one expected value, is the operator negated)
 _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "StringEquals": (lambda e, a: e == a, False),
@@ -168,7 +215,16 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "NumericLessThanEquals": (_numeric(lambda a, e: a <= e), False),
     "NumericGreaterThan": (_numeric(lambda a, e: a > e), False),
     "NumericGreaterThanEquals": (_numeric(lambda a, e: a >= e), False),
+    "DateEquals": (_date(lambda a, e: a == e), False),
+    "DateNotEquals": (_date(lambda a, e: a == e), True),
+    "DateLessThan": (_date(lambda a, e: a < e), False),
+    "DateLessThanEquals": (_date(lambda a, e: a <= e), False),
+    "DateGreaterThan": (_date(lambda a, e: a > e), False),
+    "DateGreaterThanEquals": (_date(lambda a, e: a >= e), False),
     "Bool": (_bool, False),
+    "BinaryEquals": (_binary, False),
+    "IpAddress": (_in_network, False),
+    "NotIpAddress": (_in_network, True),
 }
 
 

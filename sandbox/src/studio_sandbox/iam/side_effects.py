@@ -16,6 +16,16 @@
   with SSE-KMS `kms:GenerateDataKey`, a download `kms:Decrypt` ("Using server-side
   encryption with AWS KMS keys", https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html),
   all with `kms:ViaService` = `<service>.<region>.amazonaws.com`.
+- DynamoDB tables encrypted with a customer managed key: a call that reads or writes
+  items needs the caller's `kms:Decrypt` on the key through DynamoDB (`kms:ViaService`
+  `dynamodb.<region>.amazonaws.com`). No AWS page found says which KMS actions DynamoDB
+  authorizes against the caller; the DynamoDB guide says a customer managed key must let
+  DynamoDB use it for the table's principals ("DynamoDB encryption at rest: How it works",
+  https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html),
+  and the key policy of the AWS managed key for DynamoDB allows each caller of the account
+  through DynamoDB only (`kms:ViaService`, `kms:CallerAccount`); the stricter reading is
+  chosen: the caller must be allowed `kms:Decrypt` on the table's key. AWS owned and AWS
+  managed keys are not checked (the service authorizes them).
 - Step Functions log delivery: a state machine with logging on needs its role to allow
   the CloudWatch Logs delivery actions ("Using CloudWatch Logs to log execution history in
   Step Functions", IAM policies for logging,
@@ -76,6 +86,45 @@ def check(
     if (prefix, operation) == ("sns", "Publish"):
         key = _topic_key(str(params.get("TopicArn") or ""), region, principal.account_id)
         _kms(authorize, principal, key, ("kms:GenerateDataKey", "kms:Decrypt"), "sns", region)
+    if prefix == "dynamodb" and operation in DYNAMODB_ITEM_OPERATIONS and params.get("TableName"):
+        check_dynamodb_tables(authorize, principal, [str(params["TableName"])], region)
+
+
+DYNAMODB_ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+"""The operations that read or write a table's items (encrypted with the table's key)."""
+
+
+def check_dynamodb_tables(
+    authorize: Authorize, principal: Principal, tables: list[str], region: str
+) -> None:
+    """`kms:Decrypt` through DynamoDB on each table's customer managed key (names or ARNs)."""
+    for table in dict.fromkeys(tables):
+        key = _table_key(table, region, principal.account_id)
+        _kms(authorize, principal, key, ("kms:Decrypt",), "dynamodb", region)
+
+
+def _table_key(table: str, region: str, account: str) -> str | None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    name = table.rsplit("/", 1)[-1] if table.startswith("arn:") else table
+    found = dynamodb_backends[account][region].tables.get(name)
+    sse = getattr(found, "sse_specification", None) or {}
+    if not sse.get("Enabled") or not sse.get("KMSMasterKeyId"):
+        return None
+    return key_arn(str(sse["KMSMasterKeyId"]), region, account)
 
 
 def check_s3_object(

@@ -4,13 +4,14 @@ Three kinds of transfer run through them (docs/internals.md sections 4 and 7):
 - a restore, EFS -> EFS: a home directory into the new home of a profile;
 - a backup, EFS -> S3: a home directory into its prefix of the backup bucket (the target is
   a `BackupLocation`);
-- a restore from a backup, S3 -> EFS: a backup prefix as it was at `as_of`, through a
-  DataSync manifest of object versions, into the new home (the source is a
-  `BackupLocation`).
+- a restore from a backup, S3 -> EFS: a backup prefix as it was at `as_of` (an older
+  backup's versions staged first under `staging/<restore_id>/`), into the new home (the
+  source is a `BackupLocation`).
 
 By job: `safety` (checks made before anything is created), `prepare` (create the access
-point, locations and task), `cleanup` (delete them, keep what is left on the item),
-`finalize` (record, notify), `chain` (what a finished step of a restore starts next).
+point, locations and task), `cleanup` (delete them and the staged copy, keep what is left
+on the item), `finalize` (record, notify), `chain` (what a finished step of a restore
+starts next).
 No boto3 here: the ports are passed in (`studio_recovery.services.TransferServices`).
 """
 

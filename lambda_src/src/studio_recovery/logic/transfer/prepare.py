@@ -4,7 +4,7 @@ Refuse an unsafe transfer (`safety`), take a DataSync concurrency slot, delete w
 earlier attempt left, create the target access point (restores), the locations and the
 task; on a failure half-way, delete what it created (`cleanup`). Three kinds of transfer
 (docs/internals.md sections 4 and 7): a restore EFS -> EFS, a backup EFS -> S3, and a
-restore from a backup S3 -> EFS through a DataSync manifest of object versions.
+restore from a backup S3 -> EFS (an older backup's versions staged first, `dal.s3`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from studio_recovery.logic.transfer.safety import (
     validate_id,
     validate_transfer,
 )
-from studio_recovery.models.aws import AccessPoint, Subnet, partition_of, s3_bucket_arn
+from studio_recovery.models.aws import AccessPoint, Staged, Subnet, partition_of, s3_bucket_arn
 from studio_recovery.models.datasync import (
     BACKUP_TASK_OPTIONS,
     RESTORE_TASK_OPTIONS,
-    ManifestConfig,
     TaskOptions,
     TaskReport,
     report_subdirectory,
@@ -49,6 +48,7 @@ from studio_recovery.models.restore import (
     ReportLocation,
     RestoreItem,
     Transfer,
+    staging_prefix,
 )
 from studio_recovery.observability import logger
 
@@ -219,27 +219,33 @@ class _Creator:
     def restore_from_backup(
         self, source: BackupLocation, target: HomeLocation, backup: BackupConfig
     ) -> Transfer:
-        """S3 -> EFS: the manifest of the files as they were at `as_of` first, then the
-        locations and a task that transfers exactly the manifest; without a manifest when
-        the backup is the prefix's current state (directories then keep their modes)."""
-        manifests = self.services.manifests
-        if manifests is None or source.as_of is None:  # pragma: no cover - wiring/validated
-            raise BackupsNotConfiguredError("no manifest writer for a restore from a backup")
-        manifest = manifests.write_manifest(
-            source_bucket=source.bucket,
+        """S3 -> EFS. The objects as they were at `as_of`: the prefix itself when that is
+        its current state (the latest backup), else a copy of those versions, folder
+        objects and their metadata included, staged under `staging/<restore_id>/` first
+        (recorded in `created` before the first copy, so a failure deletes it). Then the
+        locations and a task without a manifest: DataSync restores files and directories
+        with the POSIX metadata kept on the objects."""
+        staging = self.services.staging
+        if staging is None or source.as_of is None:  # pragma: no cover - wiring/validated
+            raise BackupsNotConfiguredError("no staging for a restore from a backup")
+        self.created.staging = Staged(
+            bucket=source.bucket, prefix=staging_prefix(self.request.restore_id)
+        )
+        staged = staging.stage(
+            bucket=source.bucket,
             prefix=source.prefix,
             as_of=source.as_of,
-            manifest_bucket=backup.bucket,
-            restore_id=self.request.restore_id,
+            staging_prefix=self.created.staging.prefix,
         )
-        if manifest is None:
-            logger.info("The backup is the prefix's current state: no manifest needed")
+        if staged is None:
+            logger.info("The backup is the prefix's current state: it is read as it is")
         else:
             logger.info(
-                "Manifest written",
+                "Backup staged",
                 extra={
-                    "manifest": f"s3://{manifest.bucket}/{manifest.key}",
-                    "objects": manifest.entries,
+                    "staged": f"s3://{staged.bucket}/{staged.prefix}",
+                    "objects": staged.objects,
+                    "bytes": staged.bytes,
                 },
             )
         subnets = self.services.efs.subnets(self.settings.datasync_subnet_ids)
@@ -247,19 +253,12 @@ class _Creator:
         efs_arn = self.services.efs.file_system_arn(target.efs_id)
         partition = partition_of(efs_arn)
         access_point = self._access_point(target)
-        source_arn = self._s3_location(source, backup, partition)
+        read = staged.prefix if staged is not None else source.prefix
+        source_arn = self._s3_location(source, backup, partition, prefix=read)
         target_arn = self._target_efs_location(
             target, target_subnet, access_point.arn, efs_arn=efs_arn
         )
-        config = None
-        if manifest is not None:
-            config = ManifestConfig(
-                bucket_arn=s3_bucket_arn(manifest.bucket, partition),
-                object_path=manifest.key,
-                access_role_arn=backup.access_role_arn,
-                version_id=manifest.version_id,
-            )
-        return self._task(source_arn, target_arn, RESTORE_TASK_OPTIONS, manifest=config)
+        return self._task(source_arn, target_arn, RESTORE_TASK_OPTIONS)
 
     # -------------------------------------------------------------------- resources
 
@@ -322,11 +321,18 @@ class _Creator:
         )
         return self._record_location(arn)
 
-    def _s3_location(self, location: BackupLocation, backup: BackupConfig, partition: str) -> str:
-        """The directory's prefix in the backup bucket."""
+    def _s3_location(
+        self,
+        location: BackupLocation,
+        backup: BackupConfig,
+        partition: str,
+        *,
+        prefix: str | None = None,
+    ) -> str:
+        """The directory's prefix in the backup bucket (or the `prefix` staged from it)."""
         arn = self.services.datasync.create_s3_location(
             bucket_arn=s3_bucket_arn(location.bucket, partition),
-            subdirectory=f"/{location.prefix}",
+            subdirectory=f"/{prefix or location.prefix}",
             access_role_arn=backup.access_role_arn,
             tags=self.tags,
         )
@@ -344,8 +350,6 @@ class _Creator:
         source_arn: str,
         target_arn: str,
         options: TaskOptions,
-        *,
-        manifest: ManifestConfig | None = None,
     ) -> Transfer:
         restore_id = self.request.restore_id
         report = self._report()
@@ -356,7 +360,6 @@ class _Creator:
             log_group_arn=self.settings.datasync_log_group_arn,
             tags=self.tags,
             options=options,
-            manifest=manifest,
             report=report,
         )
         self.created.task_arn = task_arn

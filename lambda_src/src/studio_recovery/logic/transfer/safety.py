@@ -99,7 +99,7 @@ def backup_config(request: PrepareInput, settings: PrepareSettings) -> BackupCon
     )
     if backup is None:
         return None
-    bucket, role = settings.manifest_bucket_name, settings.backup_bucket_access_role_arn
+    bucket, role = settings.backup_bucket_name, settings.backup_bucket_access_role_arn
     if not bucket or not role:
         missing = [
             name

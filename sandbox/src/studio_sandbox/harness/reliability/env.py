@@ -34,10 +34,9 @@ MAX_CONCURRENT_RESTORES = 10
 VARIABLES = {
     "max_concurrent_restores": str(MAX_CONCURRENT_RESTORES),
     "transfer_timeout_seconds": "300",
-    # The scenarios count restores and the DataSync calls of restores (issue 7). With
-    # backups on, every deletion also starts a backup that shares the slots and the faults;
-    # that interplay is not yet part of this table (see the README's reliability section).
-    "backups_enabled": "false",
+    # Backups on, as the module's default (issue 16): every deletion also starts a backup
+    # that shares the DataSync slots and meets the same faults; the rows count restores.
+    "backups_enabled": "true",
 }
 WAIT_SCALE = 0.05
 """Step Functions Wait/Retry intervals run 20x faster; the workflow's arithmetic is unchanged."""

@@ -137,6 +137,8 @@ def run(
             print(f"-- {scenario.name}", flush=True)
             row = run_scenario(env, scenario, index)
             print(f"   {row.seconds:.0f} s, {'ok' if row.ok else row.problems}", flush=True)
+            # the row's table line at once, so that a run cut short still shows its rows
+            print(f"   {table([row]).splitlines()[-1]}", flush=True)
             rows.append(row)
     return rows
 
