@@ -246,7 +246,8 @@ def _nothing_to_restore(
 def plan_copy(*, target: Generation, copy: PendingCopy) -> Plan:
     """An admin's copy into `target`: the requested generation, else the source's latest
     generation that may hold data. Opt-out, identity and window do not apply: an admin
-    asked for it by name."""
+    asked for it by name. A retried `migrate` pair (`attempt`) gets a restore id of its
+    own, the same wherever it is planned."""
     candidates = [g for g in copy.source_generations if _usable_source(g, target)]
     wanted = copy.request.source_generation
     if wanted is not None:
@@ -261,7 +262,9 @@ def plan_copy(*, target: Generation, copy: PendingCopy) -> Plan:
             f"or the target's own directory",
         )
     source = max(candidates, key=lambda g: g.generation)
-    return StartRestore(build_request("copy", target=target, source=source))
+    attempt = copy.request.attempt
+    nonce = f"attempt-{attempt}" if attempt is not None else None
+    return StartRestore(build_request("copy", target=target, source=source, nonce=nonce))
 
 
 def latest_restorable(candidates: Sequence[Generation], target: Generation) -> Generation | None:
