@@ -34,7 +34,13 @@ from studio_recovery.logic.restore_plan import (
 )
 from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import Generation, Kind, Profile, ProfileKey
-from studio_recovery.models.restore import CopyRequest, HomeLocation, RestoreItem
+from studio_recovery.models.restore import (
+    BackupLocation,
+    CopyRequest,
+    HomeLocation,
+    RestoreItem,
+    make_backup_id,
+)
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 OLD, NEW = "old", "new"
@@ -286,7 +292,7 @@ def test_plan_says_where_the_data_is_and_what_happens_to_each_target() -> None:
     [
         ("no source", "source is not in the registry"),
         ("empty source", "source has no data"),
-        ("gone volume", "was deleted with its domain"),
+        ("gone volume", "was deleted with its domain (retention Delete) and this home"),
         ("opted out", "target is opted out"),
         ("other identity", "target belongs to another identity"),
         ("pending from another", "target waits for a copy from old/user/bob"),
@@ -322,6 +328,55 @@ def test_a_pair_that_cannot_be_done_says_why(case: str, why: str) -> None:
     assert only.action is Action.REFUSED
     assert why in only.detail, only.detail
     assert only.progress is Progress.FAILED
+
+
+def backup_of(
+    generation: Generation, day: int, status: str = "SUCCEEDED"
+) -> dict[str, Any]:
+    home = HomeLocation.of(generation)
+    started = T0 + timedelta(days=day)
+    item = RestoreItem(
+        restore_id=make_backup_id(home, started, "scheduled"),
+        trigger="scheduled",
+        status=status,  # type: ignore[arg-type]
+        source=home,
+        target=BackupLocation.of(home, "backups-bucket"),
+        started_at=started,
+        ended_at=started + timedelta(minutes=3),
+    )
+    return item.to_item()
+
+
+def test_a_source_on_a_deleted_volume_is_copied_from_its_latest_backup() -> None:
+    # Given alice's home on a volume deleted with its domain, backed up twice (and a
+    # later backup that failed)
+    a1, target = gen(ALICE, 1, "200001"), gen(ALICE2, 1, "300001")
+    backups = [backup_of(a1, 3), backup_of(a1, 5), backup_of(a1, 6, "FAILED")]
+    sources = {ALICE: history([a1], extra=backups)}
+    m = mapping(("alice", "alice-example-com"))
+
+    # When the pair is planned
+    (only,) = plan(
+        m, sources, {ALICE2: history([target])}, Volumes(gone=frozenset({"fs-old"}))
+    )
+
+    # Then the data is in S3, and the copy reads the latest successful backup
+    assert only.action is Action.COPY_NOW
+    assert only.data_at.startswith(
+        "backup in S3 s3://backups-bucket/homes/old/user/alice/"
+    )
+    assert only.data_at.endswith("as of 2026-11-06 12:03 UTC")
+    assert only.start is not None
+    source = only.start.request.source
+    assert isinstance(source, BackupLocation)
+    assert source.backup_id == backups[1]["restore_id"]
+    # and the stream Lambda, given the same knowledge, plans the same restore id
+    request = copy_request(m.rows[0], T0, m.migration_id)
+    gone = frozenset({"fs-old"})
+    pending = PendingCopy(request, [a1], gone, {1: source})
+    same = plan_copy(target=target, copy=pending)
+    assert isinstance(same, StartRestore)
+    assert same.request.restore_id == only.restore_id
 
 
 def test_two_sources_for_one_target_are_both_refused_with_the_other_line() -> None:

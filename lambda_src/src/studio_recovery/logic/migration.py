@@ -14,11 +14,14 @@ A pair whose latest copy ended FAILED or PARTIAL is retried when `migrate` runs 
 what the target is missing. A pair whose copy is running, waiting or succeeded is never
 started again.
 
+A source generation whose volume is gone (its domain deleted with retention Delete) is
+copied from its latest SUCCEEDED backup in S3, as the automatic restore does.
+
 A pair is refused (with the reason) when: the line could not be read; two lines map to
 one target; source and target are the same; the source is not in the registry, has no
-home directory that may hold data, or its volume is gone; the target is opted out, has a
-different IAM Identity Center user than the source, or waits for a copy from another
-source.
+home directory that may hold data, or its volume is gone without a successful backup; the
+target is opted out, has a different IAM Identity Center user than the source, or waits
+for a copy from another source.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from studio_recovery.logic.backups import latest_backups
 from studio_recovery.logic.migration_map import MapRow, MigrationMap
 from studio_recovery.logic.restore_plan import (
     PendingCopy,
@@ -38,7 +42,12 @@ from studio_recovery.logic.restore_plan import (
 )
 from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import Generation, ProfileKey
-from studio_recovery.models.restore import CopyRequest, HomeLocation, RestoreItem
+from studio_recovery.models.restore import (
+    BackupLocation,
+    CopyRequest,
+    HomeLocation,
+    RestoreItem,
+)
 
 
 class Action(StrEnum):
@@ -182,12 +191,13 @@ def plan_pair(
     generation = newest_with_data(source.generations)
     if generation is None:
         return _refused(row, "source has no data (no home directory that may hold data)")
-    data_at = _where(generation, volumes)
+    backups = latest_backups(source.backups) if generation.efs_id in volumes.gone else {}
+    data_at = _where(generation, volumes, backups.get(generation.generation))
     found = _Found(row, generation, data_at)
-    if generation.efs_id in volumes.gone:
+    if generation.efs_id in volumes.gone and generation.generation not in backups:
         return found.refused(
-            f"source volume {generation.efs_id} was deleted with its domain "
-            "(retention Delete): migrate copies from EFS directories only"
+            f"source volume {generation.efs_id} was deleted with its domain (retention "
+            "Delete) and this home has no successful backup: nothing to copy from"
         )
     profile = target.profile if target is not None else None
     if profile is None or profile.is_deleted or target is None:
@@ -216,7 +226,8 @@ def plan_pair(
     if blocking is not None:
         return found.refused(blocking, state)
     request = copy_request(row, requested_at, migration_id, attempt)
-    plan = plan_copy(target=current, copy=PendingCopy(request, source.generations))
+    pending = PendingCopy(request, source.generations, frozenset(volumes.gone), backups)
+    plan = plan_copy(target=current, copy=pending)
     if not isinstance(plan, StartRestore):
         return found.refused(plan.detail, state)
     detail = plan.request.restore_id
@@ -316,8 +327,11 @@ def newest_with_data(generations: Sequence[Generation]) -> Generation | None:
     return max(usable, key=lambda g: g.generation, default=None)
 
 
-def _where(generation: Generation, volumes: Volumes) -> str:
+def _where(generation: Generation, volumes: Volumes, backup: BackupLocation | None) -> str:
     place = f"{generation.efs_id}:/{generation.uid}"
+    if backup is not None:
+        as_of = f" as of {backup.as_of:%Y-%m-%d %H:%M} UTC" if backup.as_of else ""
+        return f"backup in S3 s3://{backup.bucket}/{backup.prefix}{as_of}"
     if generation.efs_id in volumes.gone:
         return f"deleted volume {place}"
     if generation.efs_id in volumes.retained:
