@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from studio_recovery.cli.commands import migrate_view
 from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import UsageError
+from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.dal.registry.migrations import MigrationRepository
 from studio_recovery.logic.backups import gone_volumes
 from studio_recovery.logic.migration import (
@@ -41,7 +42,6 @@ from studio_recovery.models.migration import MigrationPair, MigrationRecord
 from studio_recovery.models.registry import ProfileKey
 from studio_recovery.models.restore import RestoreItem
 
-INTERRUPTED = 130
 _SHOWN_ERRORS = 10
 
 
@@ -62,7 +62,7 @@ def execute(context: Context, mapping: MigrationMap, plans: Sequence[PairPlan]) 
             f"--migration-id {migration_id}`."
         )
         migrate_view.summary(context, migration_id, list(state.values()))
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
     return migrate_view.summary(context, migration_id, sorted(state.values(), key=lambda p: p.line))
 
 
