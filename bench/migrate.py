@@ -202,7 +202,7 @@ def _wait_recorded(
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"profiles recorded: {counts}, wanted {wanted}")
-        time.sleep(2)
+        time.sleep(10)  # a Scan of the whole registry: not too often
 
 
 def _baseline(
