@@ -380,6 +380,33 @@ DOC_TAIL = """\
    --wait` after the other; 10 pairs are timed that way in the same run and the mean is
    **extrapolated** to 2,000 (running 2,000 one at a time would take hours).
 
+## Findings (2026-12-08): `migrate` of 2,000 pairs
+
+- `python -m bench.run --only migrate --migrate-pairs 2000` (started 00:05 UTC on this
+  2-core machine at a load average of 10-15, other jobs running) ran all 2,000 pairs to the
+  end. Its rows are not in the table above: its own baseline step copied pairs that a
+  separate baseline (below) had copied already during the run, so it timed no copies (0.3 s
+  each, nothing started again). The figures are from its log and the live sandbox.
+- Set-up: 4,020 profiles created through the SageMaker API and recorded by the event Lambda
+  in 859 s. The dry run of 2,000 pairs took 50.1 s: two Scans of a registry of some 12,000
+  items on moto; the planning itself takes 0.3 s (tests/unit/test_migration.py).
+- The run: 2,000 pairs SUCCEEDED in 36.9 min (54 pairs per minute), exit
+  0, none failed or refused; at most 8 of the 20 slots held and 5 DataSync tasks
+  alive at once (the bench's watchers, every 0.25 s).
+- Baseline, on the same sandbox during the run: one `studio-recovery copy --wait` at a time,
+  a process each as an admin types them, 10 pairs timed: 17.8 s each on average
+  (11.5-23.4 s), so 2,000 one at a time would take about 9.9 h
+  (**extrapolated**); `migrate` ran 16x as many pairs per minute.
+- Where the time went: (1) the sandbox: moto's Query listed and sorted the whole table for
+  each Query (every `read_history`); with 4,000 profiles half the sandbox's CPU went there
+  (py-spy). Fixed in `studio_sandbox/server/moto_speed.py` (one partition, same answers).
+  (2) the product: `migrate` starts its pairs one after the other, ~1.4 s each here (two
+  Queries, a GetItem and five writes per start, in the process that also serves the
+  sandbox), and the sandbox's transfers of a small home end in seconds, so only 8 of
+  the 20 slots were ever in use. On AWS a DataSync execution takes minutes, so the slots,
+  not the starts, set the pace; starting pairs concurrently would mostly speed up the
+  sandbox, and is left as the next step.
+
 ## Findings (2026-12-03)
 
 - **The apply is the provider's own waiting, not the sandbox's**: of the ~100 s apply of
