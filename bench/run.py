@@ -2,7 +2,8 @@
 bench/results.json and docs/performance.md.
 
     .venv/bin/python -m bench.run [--only coldstart,seeding,deploy,restore,backup] [--quick]
-    .venv/bin/python -m bench.run --only latency   # or demo: parts run only when named
+    .venv/bin/python -m bench.run --only latency   # or demo, migrate: parts run only when named
+    .venv/bin/python -m bench.run --only migrate [--migrate-pairs 2000]
 
 Each figure stands beside its baseline measured in the same run: this machine is noisy,
 so the ratios, not the absolute times, are the result. A missed goal is marked
@@ -34,10 +35,11 @@ from bench.report import Results
 
 REPO = Path(__file__).resolve().parents[1]
 PARTS = ("coldstart", "seeding", "deploy", "restore", "backup")
-"""The default run's parts; `demo` (bench/demo_time.py, ~6 min) and `latency`
-(bench/restore_latency.py, ~4 min: DataSync phases and polls at AWS's pace, real time)
-run only when named."""
-ALL_PARTS = (*PARTS, "demo", "latency")
+"""The default run's parts; `demo` (bench/demo_time.py, ~6 min), `latency`
+(bench/restore_latency.py, ~4 min: DataSync phases and polls at AWS's pace, real time) and
+`migrate` (bench/migrate.py, 2,000 pairs: the better part of an hour on 2 cores) run only
+when named."""
+ALL_PARTS = (*PARTS, "demo", "latency", "migrate")
 
 
 def log(text: str) -> None:
@@ -81,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--restores", type=int, default=None, help="mass-restore size N"
+    )
+    parser.add_argument(
+        "--migrate-pairs",
+        type=int,
+        default=None,
+        help="migrate: pairs in the map (default 2000; 40 with --quick)",
     )
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -129,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             from bench import demo_time
 
             _part(results, "demo", lambda: demo_time.run(results, log))
-        if {"deploy", "restore", "backup", "latency"} & set(parts):
+        if {"deploy", "restore", "backup", "latency", "migrate"} & set(parts):
             _part(
                 results,
                 "deploy+restore",
@@ -218,6 +226,19 @@ def _deployed(results: Results, data_dir: Path, args: Any, parts: list[str]) -> 
             from bench import restore_latency
 
             _part(results, "latency", lambda: restore_latency.run(results, env, log))
+        if "migrate" in parts:
+            from bench import migrate
+
+            pairs = args.migrate_pairs or (40 if args.quick else migrate.DEFAULT_PAIRS)
+            sample = 3 if args.quick else migrate.BASELINE_SAMPLE
+            _part(
+                results,
+                "migrate",
+                lambda: migrate.run(
+                    results, env, pairs=pairs, sample=sample, log=log,
+                    data_dir=data_dir,
+                ),
+            )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -196,3 +196,64 @@ def test_installs_nest_and_each_uninstall_gives_back_what_it_found() -> None:
     assert patched is moto_speed._cached_backend_for_host
     moto_speed.uninstall()
     assert DomainDispatcherApplication.get_backend_for_host is before
+
+
+def _query_pages(ddb: Any, pk: str, *, forward: bool, limit: int) -> list[list[str]]:
+    pages, start = [], None
+    while True:
+        kwargs: dict[str, Any] = {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :gen)",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":gen": {"S": "GEN#"}},
+            "ScanIndexForward": forward,
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        answer = ddb.query(**kwargs)
+        pages.append([item["sk"]["S"] for item in answer["Items"]])
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+def test_a_query_reads_its_partition_only_with_moto_s_answer(ddb: Any) -> None:
+    from moto.dynamodb.models.table import Table
+
+    # Given many partitions, each with items in and out of the key condition
+    for p in range(40):
+        for sk in ("PROFILE", "GEN#0000000003", "GEN#0000000001", "GEN#0000000002", "COPY"):
+            ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"p{p:03d}"}, "sk": {"S": sk}})
+    whole_table = 0
+    original = moto_speed._original["all_items"]
+
+    def counting(self: Any) -> Any:
+        nonlocal whole_table
+        whole_table += 1
+        return original(self)
+
+    moto_speed._original["all_items"] = counting
+    try:
+        # When a partition is queried, forwards and backwards, a page at a time
+        fast = [_query_pages(ddb, "p007", forward=f, limit=2) for f in (True, False)]
+        missing = _query_pages(ddb, "nobody", forward=True, limit=2)
+    finally:
+        moto_speed._original["all_items"] = original
+    # Then the table was never listed whole
+    assert whole_table == 0
+    # and the answers are moto's own
+    moto_speed.uninstall()
+    try:
+        plain = [_query_pages(ddb, "p007", forward=f, limit=2) for f in (True, False)]
+        assert Table.all_items is original
+    finally:
+        moto_speed.install()
+    assert (
+        fast
+        == plain
+        == [
+            [["GEN#0000000001", "GEN#0000000002"], ["GEN#0000000003"]],
+            [["GEN#0000000003", "GEN#0000000002"], ["GEN#0000000001"]],
+        ]
+    )
+    assert missing == [[]]

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from studio_sandbox import posix
+from studio_sandbox.datasync import models as datasync_models
 from studio_sandbox.harness.scenario import (
     compare_restored,
     create_sso_domain,
@@ -31,7 +33,7 @@ from tests.e2e.flows import Seeded, new_domain, seed, wait_restore
 USERS = {"alice": "asmith", "bob": "bjones", "carol": "cwhite", "dave": "dlee"}
 SPACES = {"lab": "lab-new"}
 LATER = "carol"
-EXIT_INCOMPLETE, EXIT_INTERRUPTED = 9, 130
+EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 7, 9, 130
 FIGURES = Path(__file__).resolve().parents[2] / "build" / "e2e-figures"
 
 
@@ -45,13 +47,18 @@ def _cli(deployed: Deployed, *args: str) -> list[str]:
 def _interrupt_when_running(
     command: list[str], timeout: float = 120
 ) -> tuple[int, str]:
-    """Run the CLI in its own process and press Ctrl-C once a pair is running."""
+    """Run the CLI in its own process and press Ctrl-C once a pair is running.
+
+    The child gets SIGINT's default disposition: a shell that starts pytest in the
+    background makes it ignore SIGINT, Python then installs no KeyboardInterrupt handler,
+    and the Ctrl-C this test presses would do nothing."""
     process = subprocess.Popen(  # our own CLI; arguments built here
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_default_sigint,  # noqa: PLW1509 - only resets one signal, no locks
     )
     assert process.stdout is not None
     seen: list[str] = []
@@ -63,6 +70,10 @@ def _interrupt_when_running(
             break
     rest, _ = process.communicate(timeout=60)
     return process.returncode, "".join(seen) + rest
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_migrate_iam_domain_to_identity_center_domain(
@@ -121,7 +132,9 @@ def test_migrate_iam_domain_to_identity_center_domain(
         else:
             assert "exists, nothing restored yet" in row and "copy now" in row, row
     assert "5 pairs: 0 done, 0 running, 5 waiting, 0 failed" in output
-    FIGURES.mkdir(parents=True, exist_ok=True)  # the README shows this table
+    # the README shows the map and this table
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    (FIGURES / "migrate-map.csv").write_text(proposed.read_text(), encoding="utf-8")
     (FIGURES / "migrate-dry-run.txt").write_text(output, encoding="utf-8")
 
     # When it runs one pair at a time and is interrupted once the first is done
@@ -232,3 +245,64 @@ def test_migrate_many_pairs_runs_to_completion(
     (FIGURES / f"migrate-{PAIRS}-pairs.txt").write_text(
         figures + "\n", encoding="utf-8"
     )
+
+
+BROKEN = "work/broken/data.csv"
+"""A file of bob's that fails to transfer while the fault is on (an I/O error)."""
+
+
+def test_a_failed_pair_is_retried_when_migrate_runs_again(
+    deployed: Deployed, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    # Given two pairs, and a file of bob's that DataSync cannot read, in every run
+    old, new = unique("mig-retry-a"), unique("mig-retry-b")
+    old_id, new_id = new_domain(deployed, old), new_domain(deployed, new)
+    sources = {
+        name: seed(deployed, old, old_id, "user", name) for name in ("amy", "bob")
+    }
+    broken = sources["bob"].home.path / BROKEN
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text("bob's numbers\n", encoding="utf-8")
+    for path in (broken.parent, broken):
+        posix.set_owner(path, sources["bob"].home.uid, 100)
+    before = snapshot(sources["bob"].home.path)
+    homes = {}
+    for name in sources:
+        deployed.studio.create(new_id, "user", f"{name}-new")
+        homes[name] = deployed.studio.open_app(new_id, "user", f"{name}-new")
+        deployed.registry.wait_for_generation(new, "user", f"{name}-new", 1)
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("profile,amy,profile,amy-new\nprofile,bob,profile,bob-new\n")
+    run = ["migrate", "--from-domain", old, "--to-domain", new, "--map", str(mapping),
+           "--poll-seconds", "0.5"]  # fmt: skip
+    datasync_models.faults.fail_paths = (BROKEN,)
+
+    # When the migration runs: bob's copy misses the file, its own retry too
+    code, output = deployed.admin(*run)
+
+    # Then amy is done, bob failed with the reason, and the exit code says so
+    assert code == EXIT_FAILED, output
+    assert "2 pairs: 1 done, 0 running, 0 waiting, 1 failed" in output
+    assert "PARTIAL" in output and "Run the same command again to retry" in output
+    first = deployed.registry.restores(new, "user", "bob-new")
+    assert [c["status"] for c in first] == ["PARTIAL", "PARTIAL"], first
+    assert not (homes["bob"].path / BROKEN).exists()
+
+    # When the cause is gone and the admin runs the same command again
+    datasync_models.reset_faults()
+    code, output = deployed.admin(*run, "--dry-run")
+    assert code == 0 and "retry" in output and "attempt 2" in output, output
+    code, output = deployed.admin(*run)
+
+    # Then bob's pair is retried (a new attempt) and done; amy's is not copied again
+    assert code == 0, output
+    assert "2 pairs: 2 done, 0 running, 0 waiting, 0 failed" in output
+    copies = deployed.registry.restores(new, "user", "bob-new")
+    assert sorted(c["status"] for c in copies) == ["PARTIAL", "PARTIAL", "SUCCEEDED"]
+    assert len({c["restore_id"] for c in copies}) == 3
+    assert compare_restored(before, homes["bob"]) == []
+    assert compare_restored(sources["amy"].before, homes["amy"]) == []
+    assert [
+        c["status"] for c in deployed.registry.restores(new, "user", "amy-new")
+    ] == ["SUCCEEDED"]
+    assert deployed.leftovers() == {"tasks": [], "locations": [], "access_points": []}

@@ -17,6 +17,7 @@ from studio_recovery.handlers import stream as stream_module
 from studio_recovery.models.registry import Domain, ProfileKey, generation_sk
 from studio_recovery.models.restore import (
     BackupLocation,
+    CopyRequest,
     HomeLocation,
     RestoreItem,
     RestoreStatus,
@@ -373,3 +374,38 @@ def test_a_stopped_backup_is_found_by_its_execution(
     assert restores.find_by_execution(execution["executionArn"] + "-other") is None
     assert [b.restore_id for b in restores.list_backups(ALICE)] == [execution["name"]]
     assert restores.list_restores(ALICE) == []
+
+
+def test_a_copy_from_a_home_on_a_gone_volume_reads_its_latest_backup(
+    registry_table: Any,
+    restore_state_machine: str,
+    recorder: Recorder,
+    registry: RegistryRepository,
+    restores: RestoreRepository,
+) -> None:
+    # given alice's home, backed up, whose domain was deleted with its volume
+    recorder.create(ALICE, "200001", domain_id="d-old", efs_id="fs-old")
+    latest = _backup(restores, registry, ALICE, 1, days=2)
+    recorder.delete(ALICE, domain_id="d-old")
+    _gone_domain(registry, "d-old", "fs-old")
+    # and an admin's copy (`copy`, `migrate`) from alice into bob, who exists
+    recorder.create(BOB, "200009", domain_id="d-new", efs_id="fs-new")
+    request = CopyRequest(
+        target=BOB,
+        status="PENDING",
+        source_pk=ALICE.pk,
+        requested_at=T0 + timedelta(days=9),
+    )
+    assert restores.put_copy_request(request, replace_pending=False)
+
+    # when the stream delivers the copy request
+    result = invoke(
+        stream_record(get_item(registry_table, BOB.pk, "COPY"), sequence="9")
+    )
+
+    # then bob gets alice's latest backup (her directory is gone with its volume)
+    assert result == {"batchItemFailures": []}
+    [execution] = executions(restore_state_machine)
+    assert execution["input"]["trigger"] == "copy"
+    assert execution["input"]["source"]["backup_id"] == latest.restore_id
+    assert execution["input"]["target"]["efs_id"] == "fs-new"

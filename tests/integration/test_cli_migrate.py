@@ -148,12 +148,29 @@ def test_a_run_stopped_and_run_again_never_starts_a_pair_twice(
     bob = restores.get_copy(user("bob-x", "new"))
     assert bob is not None and bob.restore_id
     finish(restores, user("bob-x", "new"), bob.restore_id, "FAILED", "DataSync said no")
+    status = run_cli(
+        *table_args, "migrate", "--status", "--map", str(mapping), *DOMAINS
+    )
+
+    # --status reports the failure (and how to retry it); it starts nothing
+    assert status.code == ExitCode.RESTORE_FAILED
+    assert (
+        "DataSync said no" in status.out and "Run the same command again" in status.out
+    )
+    assert len(_executions(idle_state_machine)) == 2
     third = run_cli(*command)
 
-    assert third.code == ExitCode.RESTORE_FAILED
-    assert len(_executions(idle_state_machine)) == 2  # nothing started again
-    assert "1 pairs failed" in third.out and "DataSync said no" in third.out
-    assert "4 pairs: 1 done, 0 running, 2 waiting, 1 failed" in third.out
+    # running it again retries bob (a new attempt), never alice (done)
+    assert third.code == ExitCode.INCOMPLETE, third.out
+    names = [e["name"] for e in _executions(idle_state_machine)]
+    assert len(names) == len(set(names)) == 3
+    retry = restores.get_copy(user("bob-x", "new"))
+    assert retry is not None and retry.attempt == 2
+    assert retry.restore_id not in (bob.restore_id, alice.restore_id)
+    assert retry.restore_id in names
+    finish(
+        restores, user("bob-x", "new"), retry.restore_id, "FAILED", "DataSync said no"
+    )
     status = run_cli(
         *table_args,
         "migrate",
@@ -163,6 +180,7 @@ def test_a_run_stopped_and_run_again_never_starts_a_pair_twice(
         "--json",
     )
     assert status.code == ExitCode.RESTORE_FAILED
+    assert len(_executions(idle_state_machine)) == 3
     assert status.json()["summary"] == {
         "pairs": 4,
         "done": 1,

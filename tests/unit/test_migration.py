@@ -13,6 +13,7 @@ from studio_recovery.logic.migration import (
     Action,
     Progress,
     Volumes,
+    copy_request,
     plan_migration,
     progress_line,
     tally,
@@ -25,10 +26,21 @@ from studio_recovery.logic.migration_map import (
     propose_map,
     render_map,
 )
-from studio_recovery.logic.restore_plan import make_restore_id
+from studio_recovery.logic.restore_plan import (
+    PendingCopy,
+    StartRestore,
+    make_restore_id,
+    plan_copy,
+)
 from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import Generation, Kind, Profile, ProfileKey
-from studio_recovery.models.restore import CopyRequest, HomeLocation, RestoreItem
+from studio_recovery.models.restore import (
+    BackupLocation,
+    CopyRequest,
+    HomeLocation,
+    RestoreItem,
+    make_backup_id,
+)
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 OLD, NEW = "old", "new"
@@ -81,17 +93,25 @@ def copy_item(
 
 
 def restore_item(
-    target: Generation, source: Generation, status: str, files: int = 3
+    target: Generation,
+    source: Generation,
+    status: str,
+    files: int = 3,
+    *,
+    nonce: str | None = None,
+    head: str | None = None,
+    day: int = 20,
 ) -> dict[str, Any]:
     target_at, source_at = HomeLocation.of(target), HomeLocation.of(source)
     item = RestoreItem(
-        restore_id=make_restore_id("copy", target_at, source_at),
+        restore_id=make_restore_id("copy", target_at, source_at, nonce=nonce),
         trigger="copy",
         status=status,  # type: ignore[arg-type]
         reason=None if status == "SUCCEEDED" else "DataSync said no",
         source=source_at,
         target=target_at,
-        started_at=T0 + timedelta(days=20),
+        head=head,
+        started_at=T0 + timedelta(days=day),
         files_transferred=files,
     )
     return item.to_item()
@@ -112,6 +132,8 @@ def plan(
     sources: dict[ProfileKey, ProfileHistory],
     targets: dict[ProfileKey, ProfileHistory],
     volumes: Volumes | None = None,
+    *,
+    retry_failed: bool = True,
 ) -> list[Any]:
     return plan_migration(
         m,
@@ -119,6 +141,7 @@ def plan(
         targets=targets,
         volumes=volumes or Volumes(),
         requested_at=T0,
+        retry_failed=retry_failed,
     )
 
 
@@ -269,7 +292,7 @@ def test_plan_says_where_the_data_is_and_what_happens_to_each_target() -> None:
     [
         ("no source", "source is not in the registry"),
         ("empty source", "source has no data"),
-        ("gone volume", "was deleted with its domain"),
+        ("gone volume", "was deleted with its domain (retention Delete) and this home"),
         ("opted out", "target is opted out"),
         ("other identity", "target belongs to another identity"),
         ("pending from another", "target waits for a copy from old/user/bob"),
@@ -305,6 +328,55 @@ def test_a_pair_that_cannot_be_done_says_why(case: str, why: str) -> None:
     assert only.action is Action.REFUSED
     assert why in only.detail, only.detail
     assert only.progress is Progress.FAILED
+
+
+def backup_of(
+    generation: Generation, day: int, status: str = "SUCCEEDED"
+) -> dict[str, Any]:
+    home = HomeLocation.of(generation)
+    started = T0 + timedelta(days=day)
+    item = RestoreItem(
+        restore_id=make_backup_id(home, started, "scheduled"),
+        trigger="scheduled",
+        status=status,  # type: ignore[arg-type]
+        source=home,
+        target=BackupLocation.of(home, "backups-bucket"),
+        started_at=started,
+        ended_at=started + timedelta(minutes=3),
+    )
+    return item.to_item()
+
+
+def test_a_source_on_a_deleted_volume_is_copied_from_its_latest_backup() -> None:
+    # Given alice's home on a volume deleted with its domain, backed up twice (and a
+    # later backup that failed)
+    a1, target = gen(ALICE, 1, "200001"), gen(ALICE2, 1, "300001")
+    backups = [backup_of(a1, 3), backup_of(a1, 5), backup_of(a1, 6, "FAILED")]
+    sources = {ALICE: history([a1], extra=backups)}
+    m = mapping(("alice", "alice-example-com"))
+
+    # When the pair is planned
+    (only,) = plan(
+        m, sources, {ALICE2: history([target])}, Volumes(gone=frozenset({"fs-old"}))
+    )
+
+    # Then the data is in S3, and the copy reads the latest successful backup
+    assert only.action is Action.COPY_NOW
+    assert only.data_at.startswith(
+        "backup in S3 s3://backups-bucket/homes/old/user/alice/"
+    )
+    assert only.data_at.endswith("as of 2026-11-06 12:03 UTC")
+    assert only.start is not None
+    source = only.start.request.source
+    assert isinstance(source, BackupLocation)
+    assert source.backup_id == backups[1]["restore_id"]
+    # and the stream Lambda, given the same knowledge, plans the same restore id
+    request = copy_request(m.rows[0], T0, m.migration_id)
+    gone = frozenset({"fs-old"})
+    pending = PendingCopy(request, [a1], gone, {1: source})
+    same = plan_copy(target=target, copy=pending)
+    assert isinstance(same, StartRestore)
+    assert same.request.restore_id == only.restore_id
 
 
 def test_two_sources_for_one_target_are_both_refused_with_the_other_line() -> None:
@@ -350,7 +422,10 @@ def test_a_pair_copied_before_is_reported_never_started_again(
     }
 
     (only,) = plan(
-        mapping(("alice", "alice-example-com")), {ALICE: history([a1])}, targets
+        mapping(("alice", "alice-example-com")),
+        {ALICE: history([a1])},
+        targets,
+        retry_failed=False,  # what --status shows
     )
 
     assert only.action is action
@@ -375,6 +450,103 @@ def test_a_pair_registered_by_an_interrupted_run_is_started_with_the_same_id() -
 
     assert again.action is Action.COPY_NOW
     assert again.restore_id == fresh[0].restore_id
+
+
+@pytest.mark.parametrize("status", ["FAILED", "PARTIAL"])
+def test_a_pair_whose_copy_failed_is_retried_as_a_new_attempt(status: str) -> None:
+    # Given a pair whose copy ended FAILED (or PARTIAL)
+    a1, target = gen(ALICE, 1, "200001"), gen(ALICE2, 1, "300001")
+    earlier = restore_item(target, a1, status)
+    extra = [copy_item(ALICE2, ALICE, "STARTED"), earlier]
+    targets = {ALICE2: history([target], extra=extra)}
+    m = mapping(("alice", "alice-example-com"))
+
+    # When migrate plans it again
+    (only,) = plan(m, {ALICE: history([a1])}, targets)
+
+    # Then it is a retry: attempt 2, an id of its own, the earlier failure named
+    assert only.action is Action.RETRY and only.starts_now
+    assert only.progress is Progress.WAITING
+    assert only.attempt == 2
+    assert only.start is not None
+    assert only.restore_id == only.start.request.restore_id
+    assert only.restore_id == make_restore_id(
+        "copy", HomeLocation.of(target), HomeLocation.of(a1), nonce="attempt-2"
+    )
+    assert only.restore_id != earlier["restore_id"]
+    assert f"after {earlier['restore_id']} {status}: DataSync said no" in only.detail
+    # and the stream Lambda, reading the pair's COPY item, plans the very same id
+    request = copy_request(m.rows[0], T0, m.migration_id, only.attempt)
+    same = plan_copy(target=target, copy=PendingCopy(request, [a1]))
+    assert isinstance(same, StartRestore)
+    assert same.request.restore_id == only.restore_id
+
+
+def test_each_failed_attempt_counts_and_a_steps_own_retry_does_not() -> None:
+    a1, target = gen(ALICE, 1, "200001"), gen(ALICE2, 1, "300001")
+    first = restore_item(target, a1, "PARTIAL", day=20)
+    own_retry = restore_item(
+        target, a1, "PARTIAL", nonce="retry-1", head=first["restore_id"], day=21
+    )
+    second = restore_item(target, a1, "FAILED", nonce="attempt-2", day=22)
+    extra = [copy_item(ALICE2, ALICE, "STARTED"), first, own_retry, second]
+
+    (only,) = plan(
+        mapping(("alice", "alice-example-com")),
+        {ALICE: history([a1])},
+        {ALICE2: history([target], extra=extra)},
+    )
+
+    assert only.action is Action.RETRY and only.attempt == 3
+    assert second["restore_id"] in only.detail
+
+
+@pytest.mark.parametrize(
+    ("later", "action"),
+    [
+        ("RUNNING", Action.RUNNING),
+        ("PENDING", Action.RUNNING),
+        ("SUCCEEDED", Action.DONE),
+    ],
+)
+def test_a_pair_retried_before_is_never_started_again_unless_it_failed_again(
+    later: str, action: Action
+) -> None:
+    # Given a failed first copy and a second attempt running, waiting or succeeded
+    a1, target = gen(ALICE, 1, "200001"), gen(ALICE2, 1, "300001")
+    failed = restore_item(target, a1, "FAILED", day=20)
+    attempt = restore_item(target, a1, later, nonce="attempt-2", day=21)
+    extra = [copy_item(ALICE2, ALICE, "STARTED"), failed, attempt]
+
+    # When migrate plans it again
+    (only,) = plan(
+        mapping(("alice", "alice-example-com")),
+        {ALICE: history([a1])},
+        {ALICE2: history([target], extra=extra)},
+    )
+
+    # Then the second attempt is reported, nothing is started
+    assert only.action is action
+    assert only.start is None
+    assert only.restore_id == attempt["restore_id"]
+
+
+def test_a_running_automatic_retry_of_a_partial_step_is_followed_not_retried() -> None:
+    a1, target = gen(ALICE, 1, "200001"), gen(ALICE2, 1, "300001")
+    first = restore_item(target, a1, "PARTIAL", day=20)
+    own_retry = restore_item(
+        target, a1, "RUNNING", nonce="retry-1", head=first["restore_id"], day=19
+    )
+    extra = [copy_item(ALICE2, ALICE, "STARTED"), first, own_retry]
+
+    (only,) = plan(
+        mapping(("alice", "alice-example-com")),
+        {ALICE: history([a1])},
+        {ALICE2: history([target], extra=extra)},
+    )
+
+    assert only.action is Action.RUNNING
+    assert only.restore_id == own_retry["restore_id"]
 
 
 def test_progress_line_counts_every_state() -> None:

@@ -325,6 +325,38 @@ def test_copy_of_a_missing_generation_is_skipped() -> None:
     assert skipped(result).reason is SkipReason.COPY_SOURCE_UNUSABLE
 
 
+def test_a_copy_attempt_has_an_id_of_its_own_the_same_wherever_it_is_planned() -> None:
+    bob = [gen(1, "300001", name="bob")]
+    first = copy_of(bob)
+    retry = PendingCopy(first.request.model_copy(update={"attempt": 2}), bob)
+
+    ids = [
+        started(plan([gen(1, "200001")], pending=p)).request.restore_id
+        for p in (first, retry, retry)
+    ]
+
+    assert ids[0] != ids[1] == ids[2]
+
+
+def test_a_copy_source_on_a_gone_volume_reads_its_backup_or_is_skipped() -> None:
+    bob = [gen(1, "300001", name="bob", efs_id="fs-gone")]
+    backup = BackupLocation.of(HomeLocation.of(bob[0]), "backups-bucket").model_copy(
+        update={"backup_id": "bob-b20261102000000-0123456789ab", "as_of": T0}
+    )
+    request = copy_of(bob).request
+
+    from_backup = plan(
+        [gen(1, "200001")], pending=PendingCopy(request, bob, {"fs-gone"}, {1: backup})
+    )
+    nothing = plan(
+        [gen(1, "200001")], pending=PendingCopy(request, bob, {"fs-gone"}, {})
+    )
+
+    assert started(from_backup).request.source == backup
+    assert skipped(nothing).reason is SkipReason.VOLUME_DELETED_NO_BACKUP
+    assert "fs-gone was deleted with its domain" in skipped(nothing).detail
+
+
 # ------------------------------------------------------------------- chains
 
 

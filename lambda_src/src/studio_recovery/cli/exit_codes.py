@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     RESTORE_FAILED = 7
     CHECK_FAILED = 8
     INCOMPLETE = 9
+    INTERRUPTED = 130
 
 
 _MEANINGS: dict[ExitCode, str] = {
@@ -33,6 +34,7 @@ _MEANINGS: dict[ExitCode, str] = {
     ),
     ExitCode.CHECK_FAILED: "doctor: at least one check failed",
     ExitCode.INCOMPLETE: "migrate: no pair failed, but some are not finished yet (run it again)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); migrate goes on where it stopped when run again",
 }
 
 

@@ -193,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
         return int(run(context))
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
-        return 130
+        return ExitCode.INTERRUPTED
     except Exception as exc:
         return _report(exc, aws, debug=args.debug)
 

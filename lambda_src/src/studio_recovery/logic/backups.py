@@ -14,14 +14,17 @@ Pure decisions, no AWS (docs: /tmp/backup-contract.md, "Who starts what"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from studio_recovery.logic.restore_plan import PendingCopy
+from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import Domain, Generation, Profile
 from studio_recovery.models.restore import (
     BackupLocation,
+    CopyRequest,
     HomeLocation,
     RestoreItem,
     RestoreRequest,
@@ -52,6 +55,19 @@ def volume_gone(domain: Domain | None) -> bool:
     An unknown domain (None) is not known to be gone.
     """
     return domain is not None and domain.deleted_at is not None and domain.retention == "Delete"
+
+
+def pending_copy(
+    request: CopyRequest,
+    source: ProfileHistory,
+    get_domain: Callable[[str, str], Domain | None],
+) -> PendingCopy:
+    """A copy request with what its source's history says: its generations, which of
+    their volumes are gone (one domain row each) and, then, their latest backups."""
+    domains = sorted({(g.domain_name, g.domain_id) for g in source.generations})
+    gone = gone_volumes(get_domain(name, domain_id) for name, domain_id in domains)
+    backups = latest_backups(source.backups) if gone else {}
+    return PendingCopy(request, list(source.generations), gone, backups)
 
 
 def gone_volumes(domains: Iterable[Domain | None]) -> frozenset[str]:

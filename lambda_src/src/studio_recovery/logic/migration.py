@@ -8,11 +8,20 @@ target is created (the stream Lambda). So a pair is never copied twice: a restor
 the target from that source (trigger `copy`) that ran or runs already is reported, not
 started again.
 
+A pair whose latest copy ended FAILED or PARTIAL is retried when `migrate` runs again
+(`retry_failed`, off for `--status`): a new attempt with an id of its own
+(`CopyRequest.attempt`). Safe, because the copy never overwrites: the new attempt adds only
+what the target is missing. A pair whose copy is running, waiting or succeeded is never
+started again.
+
+A source generation whose volume is gone (its domain deleted with retention Delete) is
+copied from its latest SUCCEEDED backup in S3, as the automatic restore does.
+
 A pair is refused (with the reason) when: the line could not be read; two lines map to
 one target; source and target are the same; the source is not in the registry, has no
-home directory that may hold data, or its volume is gone; the target is opted out, has a
-different IAM Identity Center user than the source, or waits for a copy from another
-source.
+home directory that may hold data, or its volume is gone without a successful backup; the
+target is opted out, has a different IAM Identity Center user than the source, or waits
+for a copy from another source.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from studio_recovery.logic.backups import latest_backups
 from studio_recovery.logic.migration_map import MapRow, MigrationMap
 from studio_recovery.logic.restore_plan import (
     PendingCopy,
@@ -32,13 +42,19 @@ from studio_recovery.logic.restore_plan import (
 )
 from studio_recovery.models.history import ProfileHistory
 from studio_recovery.models.registry import Generation, ProfileKey
-from studio_recovery.models.restore import CopyRequest, HomeLocation, RestoreItem
+from studio_recovery.models.restore import (
+    BackupLocation,
+    CopyRequest,
+    HomeLocation,
+    RestoreItem,
+)
 
 
 class Action(StrEnum):
     """What happens to a pair (the value is shown in the plan table)."""
 
     COPY_NOW = "copy now"
+    RETRY = "retry"
     COPY_ON_CREATE = "copy when created"
     RUNNING = "running"
     DONE = "done"
@@ -57,6 +73,7 @@ class Progress(StrEnum):
 
 PROGRESS_OF: dict[Action, Progress] = {
     Action.COPY_NOW: Progress.WAITING,
+    Action.RETRY: Progress.WAITING,
     Action.COPY_ON_CREATE: Progress.WAITING,
     Action.RUNNING: Progress.RUNNING,
     Action.DONE: Progress.DONE,
@@ -64,6 +81,8 @@ PROGRESS_OF: dict[Action, Progress] = {
     Action.REFUSED: Progress.FAILED,
 }
 
+RETRIED_STATUSES = frozenset({"FAILED", "PARTIAL"})
+"""A copy that ended so is tried again when `migrate` runs again."""
 NOT_CREATED = "not created yet"
 DELETED = "deleted (recreated later)"
 
@@ -82,12 +101,19 @@ class PairPlan:
     data_at: str = ""
     target_state: str = ""
     start: StartRestore | None = None
-    """COPY_NOW: the request `start_restore` carries out (its id is deterministic)."""
+    """COPY_NOW, RETRY: the request `start_restore` carries out (its id is deterministic)."""
     restore_id: str | None = None
+    attempt: int | None = None
+    """RETRY: the attempt number (2, 3, ...), carried by the pair's `COPY` item."""
 
     @property
     def progress(self) -> Progress:
         return PROGRESS_OF[self.action]
+
+    @property
+    def starts_now(self) -> bool:
+        """The pair is to be started by this run (a first copy or a retry)."""
+        return self.action in (Action.COPY_NOW, Action.RETRY)
 
     @property
     def doable(self) -> bool:
@@ -110,8 +136,11 @@ def plan_migration(
     targets: Mapping[ProfileKey, ProfileHistory],
     volumes: Volumes,
     requested_at: datetime,
+    retry_failed: bool = True,
 ) -> list[PairPlan]:
-    """One `PairPlan` per line of the map (malformed lines included), by line number."""
+    """One `PairPlan` per line of the map (malformed lines included), by line number.
+    `retry_failed` plans a new attempt for a pair whose copy failed (a run); without it
+    the failure is reported (`--status`)."""
     plans = [
         PairPlan(e.line, None, None, Action.REFUSED, f"line {e.line}: {e.problem}")
         for e in mapping.errors
@@ -136,6 +165,7 @@ def plan_migration(
                 volumes=volumes,
                 requested_at=requested_at,
                 migration_id=migration_id,
+                retry_failed=retry_failed,
             )
         )
     return sorted(plans, key=lambda p: p.line)
@@ -149,6 +179,7 @@ def plan_pair(
     volumes: Volumes,
     requested_at: datetime,
     migration_id: str | None = None,
+    retry_failed: bool = True,
 ) -> PairPlan:
     """The decision for one pair (see the module docstring for the refusals)."""
     if row.source == row.target:
@@ -160,12 +191,13 @@ def plan_pair(
     generation = newest_with_data(source.generations)
     if generation is None:
         return _refused(row, "source has no data (no home directory that may hold data)")
-    data_at = _where(generation, volumes)
+    backups = latest_backups(source.backups) if generation.efs_id in volumes.gone else {}
+    data_at = _where(generation, volumes, backups.get(generation.generation))
     found = _Found(row, generation, data_at)
-    if generation.efs_id in volumes.gone:
+    if generation.efs_id in volumes.gone and generation.generation not in backups:
         return found.refused(
-            f"source volume {generation.efs_id} was deleted with its domain "
-            "(retention Delete): migrate copies from EFS directories only"
+            f"source volume {generation.efs_id} was deleted with its domain (retention "
+            "Delete) and this home has no successful backup: nothing to copy from"
         )
     profile = target.profile if target is not None else None
     if profile is None or profile.is_deleted or target is None:
@@ -175,8 +207,13 @@ def plan_pair(
         return found.refused(f"target generation {profile.generation} is not in the registry")
     state = _target_state(target, current)
     earlier = _latest_copy(target.restores, row.source)
+    attempt = None
     if earlier is not None:
-        return found.from_restore(earlier, state)
+        if not (retry_failed and earlier.status in RETRIED_STATUSES):
+            return found.from_restore(earlier, state)
+        tried = _attempts(target.restores, row.source, current.generation)
+        # none into the current generation (the target was recreated): a first attempt
+        attempt = tried + 1 if tried else None
     if not profile.replication:
         return found.refused("target is opted out of restores (opt it in first)", state)
     if _other_identity(generation, current):
@@ -188,16 +225,24 @@ def plan_pair(
     blocking = _blocking_copy(target.copy, row.source)
     if blocking is not None:
         return found.refused(blocking, state)
-    request = copy_request(row, requested_at, migration_id)
-    plan = plan_copy(target=current, copy=PendingCopy(request, source.generations))
+    request = copy_request(row, requested_at, migration_id, attempt)
+    pending = PendingCopy(request, source.generations, frozenset(volumes.gone), backups)
+    plan = plan_copy(target=current, copy=pending)
     if not isinstance(plan, StartRestore):
         return found.refused(plan.detail, state)
+    detail = plan.request.restore_id
+    if earlier is not None:
+        detail = (
+            f"attempt {attempt or 1} ({detail}) after {earlier.restore_id} {earlier.status}: "
+            f"{earlier.reason or 'no reason recorded'}"
+        )
     return found.make(
-        Action.COPY_NOW,
-        plan.request.restore_id,
+        Action.RETRY if earlier is not None else Action.COPY_NOW,
+        detail,
         state,
         start=plan,
         restore_id=plan.request.restore_id,
+        attempt=attempt,
     )
 
 
@@ -226,6 +271,7 @@ class _Found:
         *,
         start: StartRestore | None = None,
         restore_id: str | None = None,
+        attempt: int | None = None,
     ) -> PairPlan:
         return PairPlan(
             line=self.row.line,
@@ -238,6 +284,7 @@ class _Found:
             target_state=state,
             start=start,
             restore_id=restore_id,
+            attempt=attempt,
         )
 
     def refused(self, why: str, state: str = "") -> PairPlan:
@@ -257,15 +304,19 @@ class _Found:
         return self.make(Action.RUNNING, item.restore_id, state, restore_id=item.restore_id)
 
 
-def copy_request(row: MapRow, requested_at: datetime, migration_id: str | None) -> CopyRequest:
+def copy_request(
+    row: MapRow, requested_at: datetime, migration_id: str | None, attempt: int | None = None
+) -> CopyRequest:
     """The `COPY` item of a pair: the source's latest generation that may hold data (as
-    `copy` without `--from-generation`), so the stream Lambda plans the same restore id."""
+    `copy` without `--from-generation`) and the attempt, so the stream Lambda plans the
+    same restore id."""
     return CopyRequest(
         target=row.target,
         status="PENDING",
         source_pk=row.source.pk,
         requested_at=requested_at,
         migration_id=migration_id,
+        attempt=attempt,
     )
 
 
@@ -276,8 +327,11 @@ def newest_with_data(generations: Sequence[Generation]) -> Generation | None:
     return max(usable, key=lambda g: g.generation, default=None)
 
 
-def _where(generation: Generation, volumes: Volumes) -> str:
+def _where(generation: Generation, volumes: Volumes, backup: BackupLocation | None) -> str:
     place = f"{generation.efs_id}:/{generation.uid}"
+    if backup is not None:
+        as_of = f" as of {backup.as_of:%Y-%m-%d %H:%M} UTC" if backup.as_of else ""
+        return f"backup in S3 s3://{backup.bucket}/{backup.prefix}{as_of}"
     if generation.efs_id in volumes.gone:
         return f"deleted volume {place}"
     if generation.efs_id in volumes.retained:
@@ -301,14 +355,33 @@ def _target_state(target: ProfileHistory, current: Generation) -> str:
     return "exists, nothing restored yet"
 
 
-def _latest_copy(restores: Sequence[RestoreItem], source: ProfileKey) -> RestoreItem | None:
-    """The latest copy (trigger `copy`) into the target from `source`, any generation."""
-    copies = [
+def _copies(restores: Sequence[RestoreItem], source: ProfileKey) -> list[RestoreItem]:
+    """The copies (trigger `copy`) into the target from `source`, any generation."""
+    return [
         r
         for r in restores
         if r.trigger == "copy" and r.source is not None and r.source.key == source
     ]
-    return max(copies, key=lambda r: r.started_at, default=None)
+
+
+def _latest_copy(restores: Sequence[RestoreItem], source: ProfileKey) -> RestoreItem | None:
+    """The copy that says where the pair stands: one not ended yet if any (a step's own
+    retry, an attempt still running), else the latest."""
+    copies = _copies(restores, source)
+    unfinished = [r for r in copies if not r.is_terminal]
+    return max(unfinished or copies, key=lambda r: r.started_at, default=None)
+
+
+def _attempts(restores: Sequence[RestoreItem], source: ProfileKey, generation: int) -> int:
+    """How many attempts copied `source` into the target's generation `generation` (the
+    first step of each; a step's own automatic retry is not an attempt)."""
+    return sum(
+        1
+        for r in _copies(restores, source)
+        if r.head is None
+        and isinstance(r.target, HomeLocation)
+        and r.target.generation == generation
+    )
 
 
 def _blocking_copy(copy: CopyRequest | None, source: ProfileKey) -> str | None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
@@ -78,10 +78,14 @@ Plan = StartRestore | SkipRestore
 
 @dataclass(frozen=True)
 class PendingCopy:
-    """An admin's copy request with the source profile's generations (oldest first)."""
+    """An admin's copy request with the source profile's generations (oldest first), and
+    what is known of its volumes: EFS ids that are gone (`gone_volumes`) and each
+    generation's latest SUCCEEDED backup (`latest_backups`); both empty without backups."""
 
     request: CopyRequest
     source_generations: Sequence[Generation]
+    gone_volumes: Collection[str] = frozenset()
+    latest_backups: Mapping[int, BackupLocation] = field(default_factory=dict)
 
 
 def plan_restore(
@@ -246,7 +250,9 @@ def _nothing_to_restore(
 def plan_copy(*, target: Generation, copy: PendingCopy) -> Plan:
     """An admin's copy into `target`: the requested generation, else the source's latest
     generation that may hold data. Opt-out, identity and window do not apply: an admin
-    asked for it by name."""
+    asked for it by name. A source generation whose volume is gone is read from its latest
+    SUCCEEDED backup (none: nothing to copy). A retried `migrate` pair (`attempt`) gets a
+    restore id of its own, the same wherever it is planned."""
     candidates = [g for g in copy.source_generations if _usable_source(g, target)]
     wanted = copy.request.source_generation
     if wanted is not None:
@@ -261,7 +267,19 @@ def plan_copy(*, target: Generation, copy: PendingCopy) -> Plan:
             f"or the target's own directory",
         )
     source = max(candidates, key=lambda g: g.generation)
-    return StartRestore(build_request("copy", target=target, source=source))
+    attempt = copy.request.attempt
+    nonce = f"attempt-{attempt}" if attempt is not None else None
+    if source.efs_id not in copy.gone_volumes:
+        return StartRestore(build_request("copy", target=target, source=source, nonce=nonce))
+    backup = copy.latest_backups.get(source.generation)
+    if backup is None:
+        return SkipRestore(
+            SkipReason.VOLUME_DELETED_NO_BACKUP,
+            f"copy source {copy.request.source} generation {source.generation}: its volume "
+            f"{source.efs_id} was deleted with its domain (retention Delete) and it has no "
+            "successful backup",
+        )
+    return StartRestore(build_request("copy", target=target, source=backup, nonce=nonce))
 
 
 def latest_restorable(candidates: Sequence[Generation], target: Generation) -> Generation | None:

@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from studio_recovery.logic.backups import deletion_backup, gone_volumes, latest_backups
+from studio_recovery.logic.backups import (
+    deletion_backup,
+    gone_volumes,
+    latest_backups,
+    pending_copy,
+)
 from studio_recovery.logic.restore_plan import (
     PendingCopy,
     Plan,
@@ -197,11 +202,15 @@ def _backup_knowledge(
 
 def _pending_copy(history: ProfileHistory, services: StreamServices) -> PendingCopy | None:
     """The pending copy into the profile, with its source's generations (the source's
-    partition: one more Query)."""
+    partition: one more Query) and, with backups on, which of their volumes are gone and
+    their latest backups (a gone volume's generation is copied from its backup)."""
     copy = history.pending_copy
     if copy is None:
         return None
-    return PendingCopy(copy, services.registry.list_generations(copy.source))
+    if services.backup_bucket is None:
+        return PendingCopy(copy, services.registry.list_generations(copy.source))
+    source = services.registry.read_history(copy.source)
+    return pending_copy(copy, source, services.registry.get_domain)
 
 
 def _carry_out(

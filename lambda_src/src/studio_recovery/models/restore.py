@@ -470,6 +470,10 @@ class CopyRequest(_Model):
     """Set when the copy was started (`RestoreRepository.mark_copy_started`)."""
     migration_id: str | None = None
     """The `migrate` run that registered this copy (None for `copy`)."""
+    attempt: int | None = Field(default=None, ge=2)
+    """A `migrate` pair copied again after its copy FAILED or was PARTIAL: the attempt
+    number (2, 3, ...) is part of the restore id, so the retry gets an id of its own while
+    the CLI and the stream Lambda still agree on it. None for the first attempt."""
 
     @property
     def source(self) -> ProfileKey:

@@ -16,6 +16,7 @@ from studio_recovery.cli.commands.restore import (
 from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import Conflict, NotFound, UsageError
 from studio_recovery.cli.exit_codes import ExitCode
+from studio_recovery.logic.backups import pending_copy
 from studio_recovery.logic.restore_plan import (
     PendingCopy,
     SkipRestore,
@@ -23,7 +24,8 @@ from studio_recovery.logic.restore_plan import (
     is_safe_uid,
     plan_copy,
 )
-from studio_recovery.models.registry import Generation, Profile, ProfileKey
+from studio_recovery.models.history import ProfileHistory
+from studio_recovery.models.registry import Profile, ProfileKey
 from studio_recovery.models.restore import CopyRequest
 
 
@@ -55,7 +57,7 @@ def run(context: Context) -> int:
     if source == target:
         raise UsageError(f"source and target are the same ({source})")
     registry = context.registry()
-    generations = _source_generations(context, source, args.from_generation)
+    history = _source_history(context, source, args.from_generation)
     now = datetime.now(UTC)
     request = CopyRequest(
         target=target,
@@ -65,7 +67,8 @@ def run(context: Context) -> int:
         requested_at=now,
         requested_by=_caller(context),
     )
-    pending = PendingCopy(request=request, source_generations=generations)
+    # the stream Lambda plans the same copy from the same knowledge (same restore id)
+    pending = pending_copy(request, history, registry.get_domain)
     target_profile = registry.get_profile(target)
     plan = _plan_if_target_exists(context, target_profile, pending)
     if not context.restores().put_copy_request(request, replace_pending=args.force):
@@ -83,15 +86,13 @@ def run(context: Context) -> int:
     return ExitCode.OK
 
 
-def _source_generations(
-    context: Context, source: ProfileKey, wanted: int | None
-) -> list[Generation]:
-    """The source's generations; NotFound when none could be copied from."""
-    registry = context.registry()
-    if registry.get_profile(source) is None:
+def _source_history(context: Context, source: ProfileKey, wanted: int | None) -> ProfileHistory:
+    """The source's history (generations, backups); NotFound when none could be copied
+    from."""
+    history = context.registry().read_history(source)
+    if history.profile is None:
         raise NotFound(f"source {source} is not in the registry")
-    generations = registry.list_generations(source)
-    usable = [g for g in generations if is_safe_uid(g.uid)]
+    usable = [g for g in history.generations if is_safe_uid(g.uid)]
     if wanted is not None:
         usable = [g for g in usable if g.generation == wanted]
     else:
@@ -99,7 +100,7 @@ def _source_generations(
     if not usable:
         which = f"generation {wanted}" if wanted is not None else "home directory with data"
         raise NotFound(f"source {source} has no {which} on record")
-    return generations
+    return history
 
 
 def _plan_if_target_exists(

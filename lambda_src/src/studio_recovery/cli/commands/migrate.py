@@ -50,8 +50,9 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             "does: at once when the target exists, otherwise when it is created. The pairs "
             "come from --map FILE (CSV: source kind, source name, target kind, target name; "
             "kinds profile and space), or --match proposes them. Run it again after an "
-            "interruption: a pair is never copied twice. Files already in a target are "
-            "never overwritten."
+            "interruption: a pair is never copied twice. Run it again after a failure: "
+            "each pair whose copy FAILED or was PARTIAL is tried again (a new attempt), "
+            "the others are left alone. Files already in a target are never overwritten."
         ),
     )
     parser.add_argument("--from-domain", type=studio_name, metavar="NAME", help="source domain")
@@ -198,8 +199,11 @@ def plan(
     context: Context,
     mapping: MigrationMap,
     sources: dict[ProfileKey, ProfileHistory] | None = None,
+    *,
+    retry_failed: bool = True,
 ) -> list[PairPlan]:
-    """Read both domains (one Scan each) and plan every pair."""
+    """Read both domains (one Scan each) and plan every pair (a failed one as a retry,
+    unless `retry_failed` is off: `--status` reports the failure)."""
     if sources is None:
         sources = histories(context, mapping.from_domain)
     if not sources:
@@ -218,6 +222,7 @@ def plan(
         targets=targets,
         volumes=migrate_run.source_volumes(context, sources),
         requested_at=datetime.now(UTC),
+        retry_failed=retry_failed,
     )
 
 
@@ -272,5 +277,5 @@ def _status(context: Context) -> int:
         from_domain, to_domain = _domains(args)
         mapping = parse_map(_read(args.map), from_domain=from_domain, to_domain=to_domain)
         migration_id = mapping.migration_id
-    plans = plan(context, mapping)
+    plans = plan(context, mapping, retry_failed=False)
     return migrate_view.status_report(context, migration_id, plans)

@@ -9,7 +9,9 @@
   slots, like every other restore.
 - Ctrl-C stops following; what was started runs on; running the command again goes on
   from the registry (pairs started before are followed, never started again).
-- One pair's failure never stops the others; the summary lists every failure.
+- One pair's failure never stops the others; the summary lists every failure. Running
+  the command again retries each pair whose copy FAILED or was PARTIAL, as a new attempt
+  (`logic.migration`); the copy never overwrites, so it adds only what is missing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 from studio_recovery.cli.commands import migrate_view
 from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import UsageError
+from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.dal.registry.migrations import MigrationRepository
 from studio_recovery.logic.backups import gone_volumes
 from studio_recovery.logic.migration import (
@@ -39,7 +42,6 @@ from studio_recovery.models.migration import MigrationPair, MigrationRecord
 from studio_recovery.models.registry import ProfileKey
 from studio_recovery.models.restore import RestoreItem
 
-INTERRUPTED = 130
 _SHOWN_ERRORS = 10
 
 
@@ -60,7 +62,7 @@ def execute(context: Context, mapping: MigrationMap, plans: Sequence[PairPlan]) 
             f"--migration-id {migration_id}`."
         )
         migrate_view.summary(context, migration_id, list(state.values()))
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
     return migrate_view.summary(context, migration_id, sorted(state.values(), key=lambda p: p.line))
 
 
@@ -114,7 +116,7 @@ def _register_later(context: Context, state: dict[int, PairPlan], migration_id: 
 def _follow(context: Context, state: dict[int, PairPlan], migration_id: str) -> None:
     """Start pairs while places are free, until every started one ended (or --timeout)."""
     args = context.args
-    queue = [line for line, p in sorted(state.items()) if p.action is Action.COPY_NOW]
+    queue = [line for line, p in sorted(state.items()) if p.starts_now]
     deadline = time.monotonic() + args.timeout
     shown = ""
     with _Display(context) as show:
@@ -147,9 +149,9 @@ def _start(context: Context, plan: PairPlan, migration_id: str) -> PairPlan:
     row = MapRow(plan.line, plan.source, plan.target)
     try:
         current = _replan(context, row, now, migration_id)
-        if current.action is not Action.COPY_NOW or current.start is None:
+        if not current.starts_now or current.start is None:
             return current
-        request = copy_request(row, now, migration_id)
+        request = copy_request(row, now, migration_id, current.attempt)
         if not restores.put_copy_request(request, replace_pending=False):
             existing = restores.get_copy(row.target)
             if existing is None or existing.source != row.source:
@@ -197,7 +199,8 @@ def _replan(context: Context, row: MapRow, now: datetime, migration_id: str) -> 
 
 def _refresh(context: Context, state: dict[int, PairPlan]) -> None:
     """Read the restore item of every running pair; an ended one becomes done or failed.
-    A source found empty hands over to its follow-up restore (the next generation)."""
+    One that started a follow-up hands over to it: a source found empty to the next
+    generation's copy, a PARTIAL step to its own automatic retry."""
     restores = context.restores()
     for line, plan in list(state.items()):
         if plan.action is not Action.RUNNING or plan.target is None or plan.restore_id is None:
@@ -209,7 +212,7 @@ def _refresh(context: Context, state: dict[int, PairPlan]) -> None:
             continue
         if item is None or not item.is_terminal:
             continue
-        if item.status == "SOURCE_EMPTY":
+        if item.status != "SUCCEEDED":
             follow_up = _follow_up(context, plan, item)
             if follow_up is not None:
                 state[line] = dataclasses.replace(

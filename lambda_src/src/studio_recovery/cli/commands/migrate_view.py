@@ -106,6 +106,13 @@ def migration_list(context: Context, migrations: Sequence[MigrationRecord]) -> i
     return ExitCode.OK
 
 
+RETRY_HINT = (
+    "Run the same command again to retry the pairs whose copy failed (a new attempt each; "
+    "the copy never overwrites, so it adds only what is missing). A refused pair needs its "
+    "cause fixed first (see its reason)."
+)
+
+
 def status_report(context: Context, migration_id: str, plans: Sequence[PairPlan]) -> int:
     """`migrate --status`: the table of every pair, the counts, the exit code."""
     rows = [plan_row(p) for p in plans]
@@ -118,6 +125,8 @@ def status_report(context: Context, migration_id: str, plans: Sequence[PairPlan]
             ([row[c] for c in PLAN_COLUMNS] for row in rows),
         )
         context.out.line(progress_line(plans))
+        if any(p.progress is Progress.FAILED for p in plans):
+            context.out.line(RETRY_HINT)
     return outcome_code(plans)
 
 
@@ -142,6 +151,7 @@ def summary(context: Context, migration_id: str, plans: Sequence[PairPlan]) -> i
             ("line", "source", "target", "reason"),
             ((p.line, who(p.source), who(p.target), p.detail) for p in failures),
         )
+        context.out.line(RETRY_HINT)
     if waiting:
         later = sum(1 for p in waiting if p.target_state.startswith(("not created", "deleted")))
         context.out.line(
