@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from studio_recovery.models.space_report import SpaceRestoreReport
+from studio_recovery.models.space_report import EbsSpace, SpaceRestoreReport
 
 SPACES_PREFIX = "spaces/"
 APP_SETTINGS = {"JupyterLab": "JupyterLabAppSettings", "CodeEditor": "CodeEditorAppSettings"}
@@ -142,3 +142,10 @@ def restore_items(
         "last_restore": {"sk": restore["sk"], "finished_at": report.finished_at, **counters},
     }
     return restore, space
+
+
+def space_ref(space: EbsSpace) -> SpaceRef:
+    """The backup location of a space row of the registry."""
+    return SpaceRef(
+        space.domain_id, space.space_name, None if space.owner == SHARED_OWNER else space.owner
+    )

@@ -12,6 +12,7 @@ from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import Conflict, NotFound, UsageError
 from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.cli.render import human_bytes
+from studio_recovery.dal.space_reports import manifest_versions
 from studio_recovery.logic.space_backups import (
     APP_SETTINGS,
     SPACE_DEFAULT_APP_TYPES,
@@ -154,16 +155,8 @@ def run_show(context: Context) -> int:
     s3 = context.aws.client("s3")
     bucket = _bucket(context)
     backups = [
-        {
-            "version_id": v["VersionId"],
-            "time": v["LastModified"].isoformat(),
-            "latest": v["IsLatest"],
-        }
-        for page in s3.get_paginator("list_object_versions").paginate(
-            Bucket=bucket, Prefix=space.manifest_key
-        )
-        for v in page.get("Versions", [])
-        if v["Key"] == space.manifest_key
+        {**v, "time": v["time"].isoformat()}
+        for v in manifest_versions(s3, bucket, space.manifest_key)
     ]
     restores = [
         json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
@@ -178,7 +171,7 @@ def run_show(context: Context) -> int:
     context.out.table(
         f"Backups of {space.prefix}",
         ["time", "version", "latest"],
-        [(b["time"], b["version_id"], b["latest"]) for b in sorted(backups, key=_time)],
+        [(b["time"], b["version_id"], b["latest"]) for b in backups],
     )
     context.out.table(
         f"Restores into {space.prefix}",
@@ -197,10 +190,6 @@ def run_show(context: Context) -> int:
         ],
     )
     return ExitCode.OK
-
-
-def _time(backup: dict[str, Any]) -> str:
-    return str(backup["time"])
 
 
 def run_copy(context: Context) -> int:
