@@ -15,9 +15,8 @@ from studio_recovery.cli.render import human_bytes
 from studio_recovery.dal.space_reports import manifest_versions
 from studio_recovery.logic.space_backups import (
     APP_SETTINGS,
-    SPACE_DEFAULT_APP_TYPES,
     SpaceRef,
-    with_lifecycle_config,
+    domain_update,
 )
 
 
@@ -109,19 +108,12 @@ def run_attach(context: Context) -> int:
         )
     sagemaker = context.aws.client("sagemaker")
     domain = sagemaker.describe_domain(DomainId=context.args.domain_id)
-    user, notes = with_lifecycle_config(domain.get("DefaultUserSettings"), arns)
-    space_arns = {t: arns[t] for t in SPACE_DEFAULT_APP_TYPES}
-    space, space_notes = with_lifecycle_config(domain.get("DefaultSpaceSettings"), space_arns)
-    request: dict[str, Any] = {
-        "DomainId": context.args.domain_id,
-        "DefaultUserSettings": user,
-        "DefaultSpaceSettings": space,
-    }
+    request, notes = domain_update(domain, arns, attach=True)
     if context.args.source_identity:
         request["DomainSettingsForUpdate"] = {"ExecutionRoleIdentityConfig": "USER_PROFILE_NAME"}
     sagemaker.update_domain(**request)
     result = {"domain_id": context.args.domain_id, "lifecycle_config_arns": arns}
-    result["notes"] = notes + [f"shared spaces: {n}" for n in space_notes]
+    result["notes"] = notes
     if context.out.json_mode:
         context.out.json(result)
     else:
