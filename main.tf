@@ -289,6 +289,7 @@ module "space_backup" {
   bucket_arn            = module.backup[0].bucket_arn
   kms_key_arn           = local.kms_key_arn
   execution_role_names  = var.space_backups.execution_role_names
+  attach_to_domain_ids  = var.space_backups.attach_to_domain_ids
   interval_minutes      = var.space_backups.interval_minutes
   exclude               = var.space_backups.exclude
   lambda                = local.lambda

@@ -117,3 +117,8 @@ output "space_backup_policy_arn" {
   description = "ARN of the IAM policy a space's execution role needs for its backups; null unless space_backups.enabled."
   value       = one(module.space_backup[*].policy_arn)
 }
+
+output "space_backup_attach_result" {
+  description = "Per domain of space_backups.attach_to_domain_ids: what was attached, and notes where another lifecycle configuration stays the default; null without domains."
+  value       = one(module.space_backup[*].attach_result)
+}

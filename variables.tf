@@ -344,11 +344,13 @@ variable "space_backups" {
     spaces/ (needs backups.enabled; modules/space_backup). enabled: create the lifecycle
     configurations and the execution-role policy. execution_role_names: roles given that
     policy. interval_minutes: between two backups of a running space (one more when the app
-    stops). exclude: rebuildable paths not backed up.
+    stops). exclude: rebuildable paths not backed up. attach_to_domain_ids: domains given
+    the lifecycle configurations as default at apply.
   EOT
   type = object({
     enabled              = optional(bool, false)
     execution_role_names = optional(list(string), [])
+    attach_to_domain_ids = optional(list(string), [])
     interval_minutes     = optional(number, 60)
     exclude              = optional(list(string), [".cache", ".conda/envs", ".conda/pkgs", ".local/lib", ".npm", ".yarn", "node_modules", "__pycache__", ".venv", ".ipynb_checkpoints", ".Trash-*", ".local/share/jupyter/runtime"])
   })
@@ -358,6 +360,11 @@ variable "space_backups" {
   validation {
     condition     = var.space_backups.interval_minutes >= 1 && var.space_backups.interval_minutes <= 1440 && floor(var.space_backups.interval_minutes) == var.space_backups.interval_minutes
     error_message = "space_backups.interval_minutes must be a whole number of minutes from 1 to 1440, for example 60."
+  }
+
+  validation {
+    condition     = alltrue([for id in var.space_backups.attach_to_domain_ids : can(regex("^d-[a-z0-9]{1,63}$", id))])
+    error_message = "space_backups.attach_to_domain_ids must be SageMaker domain ids, such as \"d-abc123def456\"."
   }
 
   validation {

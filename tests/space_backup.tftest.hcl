@@ -275,3 +275,96 @@ run "root_space_backups_exclude_is_validated" {
 
   expect_failures = [var.space_backups]
 }
+
+run "no_attach_function_without_domains" {
+  command = plan
+
+  module {
+    source = "./modules/space_backup"
+  }
+
+  assert {
+    condition     = length(module.attach_function) == 0 && length(aws_lambda_invocation.attach) == 0 && output.attach_result == null
+    error_message = "Without attach_to_domain_ids nothing is attached (attach by hand)."
+  }
+}
+
+run "attach_to_the_domains_given" {
+  command = plan
+
+  module {
+    source = "./modules/space_backup"
+  }
+
+  variables {
+    attach_to_domain_ids = ["d-abc123", "d-def456"]
+  }
+
+  assert {
+    condition     = aws_lambda_invocation.attach[0].lifecycle_scope == "CRUD"
+    error_message = "The invocation runs on create, update and destroy (destroy detaches)."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_lambda_invocation.attach[0].input).domain_ids == ["d-abc123", "d-def456"] &&
+      keys(jsondecode(aws_lambda_invocation.attach[0].input).lifecycle_config_arns) == ["CodeEditor", "JupyterLab"]
+    )
+    error_message = "The function is given the domains and both lifecycle configurations."
+  }
+
+  assert {
+    condition     = module.attach_function[0].function_name == "sr-test-space-attach"
+    error_message = "The function is named <name_prefix>-space-attach."
+  }
+
+  assert {
+    condition = (
+      length(data.aws_iam_policy_document.attach_function[0].statement) == 1 &&
+      one(data.aws_iam_policy_document.attach_function[0].statement).sid == "UpdateGivenDomains" &&
+      toset(one(data.aws_iam_policy_document.attach_function[0].statement).actions) == toset(["sagemaker:DescribeDomain", "sagemaker:UpdateDomain"]) &&
+      one(data.aws_iam_policy_document.attach_function[0].statement).resources == toset([
+        "arn:aws:sagemaker:us-east-1:123456789012:domain/d-abc123",
+        "arn:aws:sagemaker:us-east-1:123456789012:domain/d-def456",
+      ])
+    )
+    error_message = "The function may describe and update the given domains only."
+  }
+}
+
+run "attach_domain_ids_are_validated" {
+  command = plan
+
+  module {
+    source = "./modules/space_backup"
+  }
+
+  variables {
+    attach_to_domain_ids = ["arn:aws:sagemaker:us-east-1:123456789012:domain/d-abc123"]
+  }
+
+  expect_failures = [var.attach_to_domain_ids]
+}
+
+run "root_space_backups_attach_to_domain_ids_are_validated" {
+  command = plan
+
+  variables {
+    space_backups = { enabled = true, attach_to_domain_ids = ["my-domain"] }
+  }
+
+  expect_failures = [var.space_backups]
+}
+
+run "root_space_backups_attach_to_domains" {
+  command = plan
+
+  variables {
+    space_backups = { enabled = true, attach_to_domain_ids = ["d-abc123"] }
+  }
+
+  assert {
+    condition     = length(module.space_backup) == 1 && output.space_backup_attach_result != null
+    error_message = "space_backups.attach_to_domain_ids reaches modules/space_backup."
+  }
+}

@@ -22,3 +22,8 @@ output "report_function_name" {
   description = "Name of the function that records space restore reports in the registry."
   value       = module.report_function.function_name
 }
+
+output "attach_result" {
+  description = "Per domain of attach_to_domain_ids: the app types attached and notes on defaults left to another lifecycle configuration; null when none is given."
+  value       = local.attach ? jsondecode(aws_lambda_invocation.attach[0].result) : null
+}

@@ -130,3 +130,21 @@ variable "dead_letter_queue_arn" {
   type        = string
   nullable    = false
 }
+
+variable "attach_to_domain_ids" {
+  description = <<-EOT
+    Domains (ids) whose default user settings (JupyterLab, Code Editor) and default space
+    settings (JupyterLab) get the lifecycle configurations, as the default where no other
+    configuration is the default (another default is kept: the result says so), at apply;
+    destroy, or removing a domain from the list, detaches them. Empty: attach by hand
+    (`studio-recovery attach-space-backup`).
+  EOT
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for id in var.attach_to_domain_ids : can(regex("^d-[a-z0-9]{1,63}$", id))])
+    error_message = "attach_to_domain_ids must be SageMaker domain ids, such as \"d-abc123def456\"."
+  }
+}

@@ -146,6 +146,9 @@ def test_backups_lists_every_backup_oldest_first(
         "bytes_written": 4096,
         "reason": None,
         "execution_arn": None,
+        "home": "efs",
+        "owner": None,
+        "backup_prefix": None,
     }
     assert (rows[1]["status"], rows[1]["reason"]) == ("FAILED", "DataSync ERROR")
     assert (rows[2]["trigger"], rows[2]["generation"]) == ("deletion", 2)

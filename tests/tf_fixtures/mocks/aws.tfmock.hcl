@@ -131,3 +131,16 @@ mock_resource "aws_cloudtrail" {
     arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/mock"
   }
 }
+
+# The space-attach invocation's result is JSON (modules/space_backup output attach_result).
+mock_resource "aws_lambda_invocation" {
+  defaults = {
+    result = "{\"action\":\"create\",\"domains\":{}}"
+  }
+}
+
+mock_resource "aws_sagemaker_studio_lifecycle_config" {
+  defaults = {
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:studio-lifecycle-config/mock"
+  }
+}

@@ -32,3 +32,19 @@ class SpaceReports:
             )
         except self.table.meta.client.exceptions.ConditionalCheckFailedException:
             return
+
+
+def manifest_versions(s3: Any, bucket: str, manifest_key: str) -> list[dict[str, Any]]:
+    """Every backup of a space still in the bucket (one manifest version each), oldest
+    first: version id, time, whether it is the latest."""
+    versions = [
+        {"version_id": v["VersionId"], "time": v["LastModified"], "latest": v["IsLatest"]}
+        for page in s3.get_paginator("list_object_versions").paginate(
+            Bucket=bucket, Prefix=manifest_key
+        )
+        for v in page.get("Versions", [])
+        if v["Key"] == manifest_key
+    ]
+    # S3 lists a key's versions newest first; reversed, a stable sort keeps that order
+    # for two backups within the same second.
+    return sorted(reversed(versions), key=lambda v: v["time"])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from studio_recovery.models.space_report import SpaceRestoreReport
+from studio_recovery.models.space_report import EbsSpace, SpaceRestoreReport
 
 SPACES_PREFIX = "spaces/"
 APP_SETTINGS = {"JupyterLab": "JupyterLabAppSettings", "CodeEditor": "CodeEditorAppSettings"}
@@ -82,6 +82,54 @@ def with_lifecycle_config(
     return updated, notes
 
 
+def without_lifecycle_config(
+    settings: Mapping[str, Any] | None, app_types: Mapping[str, str]
+) -> dict[str, Any]:
+    """`settings` without the given lifecycle configurations: each leaves the allowed list
+    and, where it is the default, the default (another default is left alone). Returns the
+    app settings members to send."""
+    updated: dict[str, Any] = {}
+    for app_type, arn in app_types.items():
+        member = APP_SETTINGS[app_type]
+        current = copy.deepcopy(dict((settings or {}).get(member) or {}))
+        if not current:
+            continue
+        current["LifecycleConfigArns"] = [
+            other for other in current.get("LifecycleConfigArns") or [] if other != arn
+        ]
+        spec = dict(current.get("DefaultResourceSpec") or {})
+        if spec.get("LifecycleConfigArn") == arn:
+            del spec["LifecycleConfigArn"]
+            current["DefaultResourceSpec"] = spec
+        updated[member] = current
+    return updated
+
+
+def domain_update(
+    domain: Mapping[str, Any], arns: Mapping[str, str], *, attach: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """The UpdateDomain request that attaches (or detaches) the space backup lifecycle
+    configurations `arns` (app type -> ARN) in the domain's default user settings (JupyterLab
+    and Code Editor) and default space settings (JupyterLab: shared spaces), and notes on
+    defaults that stay another configuration (attach only). Applying it twice changes
+    nothing more."""
+    space_arns = {t: arns[t] for t in SPACE_DEFAULT_APP_TYPES if t in arns}
+    notes: list[str] = []
+    if attach:
+        user, notes = with_lifecycle_config(domain.get("DefaultUserSettings"), arns)
+        space, space_notes = with_lifecycle_config(domain.get("DefaultSpaceSettings"), space_arns)
+        notes += [f"shared spaces: {note}" for note in space_notes]
+    else:
+        user = without_lifecycle_config(domain.get("DefaultUserSettings"), arns)
+        space = without_lifecycle_config(domain.get("DefaultSpaceSettings"), space_arns)
+    request: dict[str, Any] = {"DomainId": domain["DomainId"]}
+    if user:
+        request["DefaultUserSettings"] = user
+    if space:
+        request["DefaultSpaceSettings"] = space
+    return request, notes
+
+
 REPORT_KEY = re.compile(
     r"^spaces/(?:private/(?P<owner>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})|shared)/"
     r"(?P<domain>d-[a-z0-9]+)/(?P<space>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/"
@@ -142,3 +190,10 @@ def restore_items(
         "last_restore": {"sk": restore["sk"], "finished_at": report.finished_at, **counters},
     }
     return restore, space
+
+
+def space_ref(space: EbsSpace) -> SpaceRef:
+    """The backup location of a space row of the registry."""
+    return SpaceRef(
+        space.domain_id, space.space_name, None if space.owner == SHARED_OWNER else space.owner
+    )

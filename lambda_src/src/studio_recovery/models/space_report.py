@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,3 +48,37 @@ class SpaceRestoreReport(_Model):
     kept_count: int = Field(default=0, ge=0)
     missing_count: int = Field(default=0, ge=0)
     error: str | None = None
+
+
+class SpaceRestoreRecord(_Model):
+    """A space's restore in the registry (sk RESTORE#<time>; the space row's last_restore)."""
+
+    sk: str
+    status: SpaceRestoreStatus
+    files: int = 0
+    bytes: int = 0
+    duration_seconds: float = 0
+    kept_count: int = 0
+    missing_count: int = 0
+    source_prefix: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+
+
+class EbsSpace(_Model):
+    """An EBS space's row in the registry (pk SPACE#<domain id>#<owner>#<space>, sk SPACE),
+    written by the space-report function: where its home lives, its last restore."""
+
+    pk: str
+    domain_id: str
+    space_name: str
+    owner: str
+    """The owner profile, or `_shared` for a shared space."""
+    backup_prefix: str
+    last_restore: SpaceRestoreRecord | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> EbsSpace:
+        home = item.get("home") or {}
+        return cls.model_validate({**item, "backup_prefix": home.get("backup_prefix", "")})

@@ -3,6 +3,9 @@
 A restore read from several earlier homes shows one row per step (`step` "2 of 3": the
 second source of three), each into the same generation (`into`); a restore that waited for
 another one, or was superseded by a newer generation, says so in its reason.
+
+A space whose home is on EBS (modules/space_backup) shows its backup prefix and the restores
+its first starts reported, in the same restore table.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from studio_recovery.cli import ebs
 from studio_recovery.cli.args import add_profile_options, profile_key
 from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import NotFound
@@ -17,6 +21,7 @@ from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.cli.render import human_bytes, human_duration
 from studio_recovery.models.registry import Generation, to_iso
 from studio_recovery.models.restore import CopyRequest, RestoreItem
+from studio_recovery.models.space_report import EbsSpace, SpaceRestoreRecord
 
 GENERATION_COLUMNS = ("generation", "domain id", "efs", "uid", "created", "deleted", "has data")
 RESTORE_COLUMNS = (
@@ -47,24 +52,66 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(context: Context) -> int:
     key = profile_key(context.args)
-    profile = context.registry().get_profile(key)
-    if profile is None:
+    registry = context.registry()
+    profile = registry.get_profile(key)
+    spaces = ebs.spaces_of(registry, key)
+    if profile is None and not spaces:
         raise NotFound(f"{key.kind} {key.name} of domain {key.domain_name} is not in the registry")
-    generations = context.registry().list_generations(key)
-    restores = context.restores().list_restores(key)
-    copy = context.restores().get_copy(key)
+    on_ebs = [(space, registry.list_ebs_restores(space)) for space in spaces]
+    if profile is None:
+        generations, restores, copy = [], [], None
+    else:
+        generations = registry.list_generations(key)
+        restores = context.restores().list_restores(key)
+        copy = context.restores().get_copy(key)
     if context.out.json_mode:
         context.out.json(
             {
-                "profile": {**profile.model_dump(mode="json"), "key": str(key)},
+                "profile": (
+                    None
+                    if profile is None
+                    else {**profile.model_dump(mode="json"), "key": str(key)}
+                ),
                 "generations": [g.model_dump(mode="json") for g in generations],
                 "restores": [r.model_dump(mode="json") for r in restores],
                 "copy_request": _copy_json(copy),
+                "ebs_spaces": [_ebs_json(space, found) for space, found in on_ebs],
             }
         )
         return ExitCode.OK
-    flag = "on" if profile.replication else "off (opted out)"
-    context.out.line(f"{key}: generation {profile.generation}, replication {flag}")
+    if profile is not None:
+        _show_efs(context, profile.generation, profile.replication, generations, restores)
+    if copy is not None:
+        context.out.line(
+            f"Copy request: {copy.status} from {copy.source}"
+            + (f" generation {copy.source_generation}" if copy.source_generation else "")
+            + f", requested {to_iso(copy.requested_at)}"
+            + (f" by {copy.requested_by}" if copy.requested_by else "")
+        )
+    for space, found in on_ebs:
+        context.out.line(
+            f"{key.domain_name} space {ebs.describe(space)}: home on EBS, domain "
+            f"{space.domain_id}, backups under {space.backup_prefix}"
+        )
+        if found:
+            context.out.table(
+                "Restores (EBS)", RESTORE_COLUMNS, [_ebs_restore_row(r) for r in found]
+            )
+        else:
+            context.out.line("No restores yet.")
+    return ExitCode.OK
+
+
+def _show_efs(
+    context: Context,
+    generation: int,
+    replication: bool,
+    generations: list[Generation],
+    restores: list[RestoreItem],
+) -> None:
+    key = profile_key(context.args)
+    flag = "on" if replication else "off (opted out)"
+    context.out.line(f"{key}: generation {generation}, replication {flag}")
     context.out.table(
         "Home directories", GENERATION_COLUMNS, [_generation_row(g) for g in generations]
     )
@@ -75,14 +122,34 @@ def run(context: Context) -> int:
                 context.out.line(line)
     else:
         context.out.line("No restores yet.")
-    if copy is not None:
-        context.out.line(
-            f"Copy request: {copy.status} from {copy.source}"
-            + (f" generation {copy.source_generation}" if copy.source_generation else "")
-            + f", requested {to_iso(copy.requested_at)}"
-            + (f" by {copy.requested_by}" if copy.requested_by else "")
-        )
-    return ExitCode.OK
+
+
+def _ebs_json(space: EbsSpace, restores: list[SpaceRestoreRecord]) -> dict[str, Any]:
+    return {
+        "domain_id": space.domain_id,
+        "space_name": space.space_name,
+        "owner": ebs.owner(space),
+        "home": "ebs",
+        "backup_prefix": space.backup_prefix,
+        "restores": [ebs.restore_json(r) for r in restores],
+    }
+
+
+def _ebs_restore_row(restore: SpaceRestoreRecord) -> list[Any]:
+    """An EBS restore in the restore table's columns (one step: the space restores itself)."""
+    return [
+        ebs.iso(restore.started_at),
+        restore.sk.removeprefix("RESTORE#"),
+        "first start",
+        "ebs",
+        restore.source_prefix,
+        None,
+        restore.status,
+        human_bytes(restore.bytes),
+        restore.files,
+        human_duration(round(restore.duration_seconds * 1000)),
+        ebs.restore_reason(restore),
+    ]
 
 
 def _report_lines(restore: RestoreItem) -> list[str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from studio_recovery.cli import ebs
 from studio_recovery.cli.args import (
     add_profile_options,
     backup_time,
@@ -87,6 +88,9 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
 
 def run(context: Context) -> int:
     key = profile_key(context.args)
+    registry = context.registry()
+    if key.kind == "space" and registry.get_profile(key) is None and ebs.spaces_of(registry, key):
+        raise UsageError(f"{key} {ebs.NOT_FROM_OUTSIDE}")
     if context.args.from_backup is not None:
         return run_from_backup(context, key, context.args.from_backup)
     target, source = choose_generations(context, key, context.args.from_generation)

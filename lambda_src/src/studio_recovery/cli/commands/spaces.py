@@ -12,11 +12,11 @@ from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import Conflict, NotFound, UsageError
 from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.cli.render import human_bytes
+from studio_recovery.dal.space_reports import manifest_versions
 from studio_recovery.logic.space_backups import (
     APP_SETTINGS,
-    SPACE_DEFAULT_APP_TYPES,
     SpaceRef,
-    with_lifecycle_config,
+    domain_update,
 )
 
 
@@ -108,19 +108,12 @@ def run_attach(context: Context) -> int:
         )
     sagemaker = context.aws.client("sagemaker")
     domain = sagemaker.describe_domain(DomainId=context.args.domain_id)
-    user, notes = with_lifecycle_config(domain.get("DefaultUserSettings"), arns)
-    space_arns = {t: arns[t] for t in SPACE_DEFAULT_APP_TYPES}
-    space, space_notes = with_lifecycle_config(domain.get("DefaultSpaceSettings"), space_arns)
-    request: dict[str, Any] = {
-        "DomainId": context.args.domain_id,
-        "DefaultUserSettings": user,
-        "DefaultSpaceSettings": space,
-    }
+    request, notes = domain_update(domain, arns, attach=True)
     if context.args.source_identity:
         request["DomainSettingsForUpdate"] = {"ExecutionRoleIdentityConfig": "USER_PROFILE_NAME"}
     sagemaker.update_domain(**request)
     result = {"domain_id": context.args.domain_id, "lifecycle_config_arns": arns}
-    result["notes"] = notes + [f"shared spaces: {n}" for n in space_notes]
+    result["notes"] = notes
     if context.out.json_mode:
         context.out.json(result)
     else:
@@ -154,16 +147,8 @@ def run_show(context: Context) -> int:
     s3 = context.aws.client("s3")
     bucket = _bucket(context)
     backups = [
-        {
-            "version_id": v["VersionId"],
-            "time": v["LastModified"].isoformat(),
-            "latest": v["IsLatest"],
-        }
-        for page in s3.get_paginator("list_object_versions").paginate(
-            Bucket=bucket, Prefix=space.manifest_key
-        )
-        for v in page.get("Versions", [])
-        if v["Key"] == space.manifest_key
+        {**v, "time": v["time"].isoformat()}
+        for v in manifest_versions(s3, bucket, space.manifest_key)
     ]
     restores = [
         json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
@@ -178,7 +163,7 @@ def run_show(context: Context) -> int:
     context.out.table(
         f"Backups of {space.prefix}",
         ["time", "version", "latest"],
-        [(b["time"], b["version_id"], b["latest"]) for b in sorted(backups, key=_time)],
+        [(b["time"], b["version_id"], b["latest"]) for b in backups],
     )
     context.out.table(
         f"Restores into {space.prefix}",
@@ -197,10 +182,6 @@ def run_show(context: Context) -> int:
         ],
     )
     return ExitCode.OK
-
-
-def _time(backup: dict[str, Any]) -> str:
-    return str(backup["time"])
 
 
 def run_copy(context: Context) -> int:

@@ -38,6 +38,7 @@ from studio_recovery.models.registry import (
     generation_sk,
     to_iso,
 )
+from studio_recovery.models.space_report import EbsSpace, SpaceRestoreRecord
 from studio_recovery.observability import logger
 
 TRANSACTION_CHUNK = 50
@@ -154,6 +155,28 @@ class RegistryRepository(RegistryTable):
             ExpressionAttributeValues={":domain": "domain"},
         )
         return sorted((Domain.from_item(item) for item in items), key=lambda d: d.created_at)
+
+    def list_ebs_spaces(self, domain_ids: Iterable[str] | None = None) -> list[EbsSpace]:
+        """Every EBS space row the space-report function wrote (of these domain ids, or
+        all), by domain id, space name and owner (one paginated Scan)."""
+        wanted = None if domain_ids is None else set(domain_ids)
+        items = self._scan(
+            "registry scan",
+            FilterExpression="entity = :space",
+            ExpressionAttributeValues={":space": "space"},
+        )
+        spaces = [EbsSpace.from_item(item) for item in items]
+        spaces = [s for s in spaces if wanted is None or s.domain_id in wanted]
+        return sorted(spaces, key=lambda s: (s.domain_id, s.space_name, s.owner))
+
+    def list_ebs_restores(self, space: EbsSpace) -> list[SpaceRestoreRecord]:
+        """An EBS space's restores, oldest first (its RESTORE# items)."""
+        items = self._query(
+            "registry query",
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :restore)",
+            ExpressionAttributeValues={":pk": space.pk, ":restore": "RESTORE#"},
+        )
+        return [SpaceRestoreRecord.model_validate(item) for item in items]
 
     # ---------------------------------------------------------- generations
 
