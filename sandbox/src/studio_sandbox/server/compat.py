@@ -14,6 +14,9 @@ from AWS, found by applying `examples/sandbox` to the sandbox:
   DescribeUserProfile/DescribeSpace omit empty settings objects, as AWS does; applied to
   the JSON reply (:func:`fix_response`), whichever model answers;
 - S3: bucket policy conditions evaluated as S3 does (`studio_sandbox.s3_policy`);
+  GetBucketNotificationConfiguration reports `EventBridgeConfiguration` when the bucket
+  sends its events to EventBridge (moto keeps it but leaves it out, so every plan would
+  turn `eventbridge` on again);
 - DynamoDB: writes serialized (`_serialize_dynamodb_writes`). moto's TransactWriteItems
   rolls a failed transaction back by restoring a copy of the whole table taken when it
   began, which silently undid a write that another thread committed meanwhile (an e2e run
@@ -29,6 +32,7 @@ import threading
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.s3.responses import S3Response
 from moto.sqs.models import Queue
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -211,6 +215,30 @@ def _restore_dynamodb_writes() -> None:
     _dynamodb_original.clear()
 
 
+# -- S3 -------------------------------------------------------------------------------
+
+_original_get_bucket_notification = S3Response.get_bucket_notification
+_NOTIFICATION_END = "</NotificationConfiguration>"
+_EVENTBRIDGE_ELEMENT = "<EventBridgeConfiguration></EventBridgeConfiguration>"
+
+
+def _get_bucket_notification(self: S3Response) -> Any:
+    """moto's reply, with the `EventBridgeConfiguration` element AWS returns while the
+    bucket sends its events to EventBridge."""
+    reply = _original_get_bucket_notification(self)
+    config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if config is None or config.event_bridge is None or not isinstance(reply, tuple):
+        return reply
+    status, headers, body = reply
+    if not isinstance(body, str) or "EventBridgeConfiguration" in body:
+        return reply
+    body = body.rstrip()
+    if body.endswith("/>"):  # an otherwise empty configuration: <NotificationConfiguration .../>
+        body = body[:-2] + ">" + _NOTIFICATION_END
+    body = body.replace(_NOTIFICATION_END, _EVENTBRIDGE_ELEMENT + _NOTIFICATION_END)
+    return status, headers, body
+
+
 def install() -> None:
     """Apply every compatibility fix (once per process)."""
     global _installed
@@ -222,6 +250,7 @@ def install() -> None:
     LambdaFunction.get_configuration = _get_configuration  # type: ignore[method-assign]
     LambdaFunction.update_configuration = _update_configuration  # type: ignore[method-assign]
     Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
+    S3Response.get_bucket_notification = _get_bucket_notification  # type: ignore[method-assign]
     s3_policy.install()
     moto_speed.install()
     _serialize_dynamodb_writes()
@@ -245,6 +274,7 @@ def uninstall() -> None:
     LambdaFunction.get_configuration = _original_get_configuration  # type: ignore[method-assign]
     LambdaFunction.update_configuration = _original_update_configuration  # type: ignore[method-assign]
     Queue._set_attributes = _original_set_attributes  # type: ignore[method-assign]
+    S3Response.get_bucket_notification = _original_get_bucket_notification  # type: ignore[method-assign]
     s3_policy.uninstall()
     _restore_dynamodb_writes()
     moto_speed.uninstall()
