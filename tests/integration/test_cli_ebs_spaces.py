@@ -29,6 +29,20 @@ BUCKET = "sr-test-backups-123456789012-us-east-1"
 PREFIX = "spaces/private/alice/d-abc123/nb/"
 
 
+def _record_reports(registry_table: Any) -> None:
+    """The space-report function on every report in the bucket (as S3's events would)."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX + "restores/")[
+        "Contents"
+    ]:
+        event = {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "detail": {"bucket": {"name": BUCKET}, "object": {"key": item["Key"]}},
+        }
+        record_report(event, SpaceReports(s3, registry_table))
+
+
 @pytest.fixture
 def recorded(registry_table: Any, home: Home, tmp_path: Path) -> list[str]:
     """alice's EFS home in domain demo (d-abc123); her private EBS space nb backed up twice,
@@ -60,18 +74,7 @@ def recorded(registry_table: Any, home: Home, tmp_path: Path) -> list[str]:
     new.mkdir()
     (new / "b.py").write_bytes(b"mine\n")
     agent.restore_once(store, nb, str(new))
-    (key,) = [
-        o["Key"]
-        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX + "restores/")[
-            "Contents"
-        ]
-    ]
-    event = {
-        "source": "aws.s3",
-        "detail-type": "Object Created",
-        "detail": {"bucket": {"name": BUCKET}, "object": {"key": key}},
-    }
-    record_report(event, SpaceReports(s3, registry_table))
+    _record_reports(registry_table)
     return versions
 
 
@@ -160,20 +163,6 @@ def test_backups_of_an_ebs_space_need_the_bucket(
 
     assert result.code == ExitCode.USAGE
     assert "--backup-bucket" in result.err
-
-
-def _record_reports(registry_table: Any) -> None:
-    """The space-report function on every report in the bucket (as S3's events would)."""
-    s3 = boto3.client("s3", region_name="us-east-1")
-    for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX + "restores/")[
-        "Contents"
-    ]:
-        event = {
-            "source": "aws.s3",
-            "detail-type": "Object Created",
-            "detail": {"bucket": {"name": BUCKET}, "object": {"key": item["Key"]}},
-        }
-        record_report(event, SpaceReports(s3, registry_table))
 
 
 def test_restore_of_an_ebs_space_asks_its_agent_for_the_chosen_backup(
