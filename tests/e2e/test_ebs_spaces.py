@@ -57,12 +57,18 @@ def new_domain(deployed: Deployed, name: str, *, home_efs: bool = True) -> str:
     return domain_id
 
 
-def new_space(deployed: Deployed, domain_id: str, name: str, owner: str | None) -> Path:
+def new_space(
+    deployed: Deployed,
+    domain_id: str,
+    name: str,
+    owner: str | None,
+    app_type: str = "JupyterLab",
+) -> Path:
     sharing = "Private" if owner else "Shared"
     deployed.studio.sagemaker.create_space(
         DomainId=domain_id,
         SpaceName=name,
-        SpaceSettings={"AppType": "JupyterLab"},
+        SpaceSettings={"AppType": app_type},
         SpaceSharingSettings={"SharingType": sharing},
         **({"OwnershipSettings": {"OwnerUserProfileName": owner}} if owner else {}),
     )
@@ -75,12 +81,13 @@ def new_profile(deployed: Deployed, domain_id: str, name: str) -> None:
     )
 
 
-def start(deployed: Deployed, domain_id: str, space: str) -> None:
-    status = deployed.studio.start_app(domain_id, space)
+def start(
+    deployed: Deployed, domain_id: str, space: str, app_type: str = "JupyterLab"
+) -> None:
+    status = deployed.studio.start_app(domain_id, space, app_type)
     if status != "InService":
         log = (
-            deployed.studio.app_directory(domain_id, space, "JupyterLab")
-            / "lifecycle.log"
+            deployed.studio.app_directory(domain_id, space, app_type) / "lifecycle.log"
         )
         pytest.fail(
             f"app of {space} {status}: {log.read_text() if log.exists() else ''}"
@@ -352,3 +359,69 @@ def test_renamed_space_mapped_by_the_admin_in_a_domain_without_home_efs(
     assert report["source_prefix"] == where
     assert snapshot(home) == before
     deployed.studio.stop_app(domain_id, "new-name")
+
+
+def test_code_editor_space_is_restored_into_its_recreation_and_on_the_admins_request(
+    deployed: Deployed, unique: Callable[[str], str]
+) -> None:
+    domain_name = unique("ebs-code")
+    domain_id = new_domain(deployed, domain_name, home_efs=False)  # the space: EBS only
+    new_profile(deployed, domain_id, "erin")
+    home = new_space(deployed, domain_id, "code", "erin", "CodeEditor")
+    where = space_backup_prefix(domain_id, "code", "erin")
+    start(deployed, domain_id, "code", "CodeEditor")
+    wait_until("the first backup", lambda: s3_json(deployed, where + "manifest.json"))
+    write_work(home)
+    before = snapshot(home)
+    deployed.studio.stop_app(domain_id, "code", "CodeEditor")
+    assert backed_up(deployed, where, *before)()
+    bucket = deployed.outputs["backup_bucket_name"]
+    s3 = deployed.client("s3")
+    on_stop = s3.head_object(Bucket=bucket, Key=where + "manifest.json")["VersionId"]
+
+    deployed.studio.delete(domain_id, "space", "code")
+    home = new_space(deployed, domain_id, "code", "erin", "CodeEditor")
+    start(deployed, domain_id, "code", "CodeEditor")
+    report = wait_until("the restore", lambda: restore_report(home))
+    assert report["status"] == "SUCCEEDED"
+    assert snapshot(home) == before
+
+    # the user loses a file and edits another; the admin restores the backup of the stop
+    # (once the registry recorded the space's first restore)
+    def listed() -> str | None:
+        code, output = deployed.admin(
+            "--json", "backups", "--domain", domain_name, "--space", "code"
+        )
+        return output if code == 0 else None
+
+    backups = json.loads(wait_until("the space in the registry", listed, timeout=30))
+    # the backup of the stop, by its time: the recreated space's own came seconds later
+    chosen = next(b for b in backups if b["backup_id"] == on_stop)
+    (home / "run.sh").unlink()
+    (home / "notebooks" / "analysis.ipynb").write_text("edited since")
+    code, output = deployed.admin(
+        "restore", "--domain", domain_name, "--space", "code",
+        "--from-backup", chosen["started_at"],
+    )  # fmt: skip
+    assert code == 0, output
+    assert "Requested the restore" in output
+    served = wait_until(
+        "the requested restore (next interval: 60 s)",
+        lambda: [
+            s3_json(deployed, item["Key"])
+            for item in s3.list_objects_v2(Bucket=bucket, Prefix=where + "restores/")[
+                "Contents"
+            ]
+            if (s3_json(deployed, item["Key"]) or {}).get("request_id")
+        ],
+        timeout=150,
+    )
+    assert served[0]["status"] == "SUCCEEDED"
+    assert (home / "run.sh").read_bytes() == before["run.sh"][0]
+    assert (home / "notebooks" / "analysis.ipynb").read_text() == "edited since"
+    wait_until(
+        "the served request removed",
+        lambda: s3_json(deployed, where + "restore-request.json") is None,
+        timeout=10,
+    )
+    deployed.studio.stop_app(domain_id, "code", "CodeEditor")

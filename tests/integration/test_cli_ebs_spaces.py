@@ -5,6 +5,8 @@ EFS homes of the same domain."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,7 @@ import pytest
 from studio_recovery.cli.exit_codes import ExitCode
 from studio_recovery.dal.space_reports import SpaceReports
 from studio_recovery.handlers.space_report import record_report
+from studio_recovery.models.registry import to_iso
 
 from tests.integration.cli_fixtures import user
 from tests.space_agent import load_agent
@@ -24,6 +27,20 @@ pytest_plugins = ("tests.integration.cli_fixtures",)
 
 BUCKET = "sr-test-backups-123456789012-us-east-1"
 PREFIX = "spaces/private/alice/d-abc123/nb/"
+
+
+def _record_reports(registry_table: Any) -> None:
+    """The space-report function on every report in the bucket (as S3's events would)."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX + "restores/")[
+        "Contents"
+    ]:
+        event = {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "detail": {"bucket": {"name": BUCKET}, "object": {"key": item["Key"]}},
+        }
+        record_report(event, SpaceReports(s3, registry_table))
 
 
 @pytest.fixture
@@ -57,18 +74,7 @@ def recorded(registry_table: Any, home: Home, tmp_path: Path) -> list[str]:
     new.mkdir()
     (new / "b.py").write_bytes(b"mine\n")
     agent.restore_once(store, nb, str(new))
-    (key,) = [
-        o["Key"]
-        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX + "restores/")[
-            "Contents"
-        ]
-    ]
-    event = {
-        "source": "aws.s3",
-        "detail-type": "Object Created",
-        "detail": {"bucket": {"name": BUCKET}, "object": {"key": key}},
-    }
-    record_report(event, SpaceReports(s3, registry_table))
+    _record_reports(registry_table)
     return versions
 
 
@@ -159,24 +165,94 @@ def test_backups_of_an_ebs_space_need_the_bucket(
     assert "--backup-bucket" in result.err
 
 
-@pytest.mark.usefixtures("recorded")
-def test_restore_of_an_ebs_space_names_the_space_commands(
-    run_cli: RunCli, table_args: list[str]
+def test_restore_of_an_ebs_space_asks_its_agent_for_the_chosen_backup(
+    run_cli: RunCli,
+    table_args: list[str],
+    recorded: list[str],
+    tmp_path: Path,
+    registry_table: Any,
 ) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    agent = load_agent()
+    store = agent.S3Store(s3, BUCKET)
+    nb = agent.Space("d-abc123", "nb", "alice")
+    new = tmp_path / "new"  # the recreated space, restored on its first start
+    time.sleep(1.1)  # the backups list whole seconds: the newer ones are in a later one
+    agent.Agent(store, nb, str(new), []).tick()  # its first backup
+    (new / "c.py").write_bytes(b"print(3)\n")
+    agent.backup(store, nb, str(new), [], None)  # its latest
+    versions = s3.list_object_versions(Bucket=BUCKET, Prefix=PREFIX + "manifest.json")
+    chosen = next(v for v in versions["Versions"] if v["VersionId"] == recorded[1])
+    (new / "a.py").unlink()  # the user lost a file since
+    base = [*table_args, "--backup-bucket", BUCKET]
+
     result = run_cli(
-        *table_args,
+        *base,
         "restore",
         "--domain",
         "demo",
         "--space",
         "nb",
         "--from-backup",
-        "2026-12-07T10:00:00Z",
+        to_iso(chosen["LastModified"]),
     )
 
-    assert result.code == ExitCode.USAGE
-    assert "space-backups" in result.err
-    assert "copy-space-backup" in result.err
+    assert result.code == ExitCode.OK, result.err
+    assert recorded[1] in result.out
+    assert "next start" in result.out
+    request = json.loads(
+        s3.get_object(Bucket=BUCKET, Key=PREFIX + "restore-request.json")["Body"].read()
+    )
+    assert request["manifest_version_id"] == recorded[1]
+    # the agent's next interval serves it: a.py back, b.py (the user's) kept
+    agent.Agent(store, nb, str(new), []).tick()
+    assert (new / "a.py").read_bytes() == b"print(1)\n"
+    assert (new / "b.py").read_bytes() == b"mine\n"
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX + "restore-request.json")
+    assert listed["KeyCount"] == 0
+    _record_reports(registry_table)
+    shown = run_cli(
+        *table_args, "--json", "history", "--domain", "demo", "--space", "nb"
+    ).json()
+    (space,) = shown["ebs_spaces"]
+    assert [(r["status"], r["files"], r["kept_count"]) for r in space["restores"]] == [
+        ("SUCCEEDED", 1, 1),
+        ("SUCCEEDED", 1, 1),
+    ]
+
+
+def test_restore_of_an_ebs_space_without_time_asks_for_its_latest_backup(
+    run_cli: RunCli, table_args: list[str], recorded: list[str]
+) -> None:
+    base = [*table_args, "--backup-bucket", BUCKET]
+
+    result = run_cli(*base, "--json", "restore", "--domain", "demo", "--space", "nb")
+
+    assert result.code == ExitCode.OK, result.err
+    assert result.json()["manifest_version_id"] == recorded[-1]
+
+
+@pytest.mark.usefixtures("recorded")
+@pytest.mark.parametrize(
+    ("extra", "code", "says"),
+    [
+        (["--from-backup", "2001-01-01"], ExitCode.NOT_FOUND, "no backup at or before"),
+        (["--wait"], ExitCode.USAGE, "without --wait"),
+        (["--from-generation", "1"], ExitCode.USAGE, "no generations"),
+    ],
+)
+def test_restore_of_an_ebs_space_refuses_what_it_cannot_do(
+    run_cli: RunCli, table_args: list[str], extra: list[str], code: int, says: str
+) -> None:
+    base = [*table_args, "--backup-bucket", BUCKET]
+
+    result = run_cli(*base, "restore", "--domain", "demo", "--space", "nb", *extra)
+
+    assert result.code == code
+    assert says in result.err
+    s3 = boto3.client("s3", region_name="us-east-1")
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX + "restore-request.json")
+    assert listed["KeyCount"] == 0
 
 
 @pytest.mark.usefixtures("recorded")

@@ -44,7 +44,9 @@ class MemoryStore:
         self.puts.append(key)
         return version
 
-    def get_json(self, key: str) -> Any | None:
+    def get_json(self, key: str, version_id: str | None = None) -> Any | None:
+        if version_id is not None:
+            return json.loads(dict(self.versions[key])[version_id])  # KeyError: no such
         version = self.current.get(key)
         if version is None:
             return None
@@ -313,6 +315,111 @@ def test_the_agent_backs_up_only_after_the_restore_completed(
     )
 
 
+def _request(
+    store: MemoryStore, version_id: str, request_id: str = "r1"
+) -> dict[str, Any]:
+    """What `studio-recovery restore` writes (CLI side: tests/integration)."""
+    request = {"request_id": request_id, "manifest_version_id": version_id}
+    store.put_json(ALICE.prefix + agent.REQUEST, request)
+    return request
+
+
+def test_an_admin_request_restores_the_chosen_backup_into_the_running_space(
+    tmp_path: Path, store: MemoryStore
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    a = agent.Agent(store, ALICE, str(home), [])
+    a.tick()  # first start: nothing to restore, then a backup of the empty home
+    write(home, "notes.txt", b"monday")
+    write(home, "data.csv", b"1,2")
+    a.tick()
+    monday = store.current[ALICE.prefix + "manifest.json"]
+    write(home, "notes.txt", b"tuesday", mtime=1_600_000_100)
+    (home / "data.csv").unlink()
+    a.tick()
+    _request(store, monday)
+
+    a.tick()
+
+    # the deleted file is back; the user's newer notes.txt is kept, never overwritten
+    assert (home / "data.csv").read_bytes() == b"1,2"
+    assert (home / "notes.txt").read_bytes() == b"tuesday"
+    report = store.reports(ALICE)[-1]
+    assert report["status"] == "SUCCEEDED"
+    assert (report["manifest_version_id"], report["request_id"]) == (monday, "r1")
+    assert (report["files"], report["kept"]) == (1, ["notes.txt"])
+    assert store.get_json(ALICE.prefix + agent.REQUEST) is None  # served once
+    reports = len(store.reports(ALICE))
+    a.tick()
+    assert len(store.reports(ALICE)) == reports
+    # and the backup after it holds the restored file again
+    assert "data.csv" in store.get_json(ALICE.prefix + "manifest.json")["entries"]
+
+
+def test_a_request_before_the_first_start_replaces_the_latest_backup(
+    tmp_path: Path, store: MemoryStore
+) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    write(old, "a.txt", b"old a")
+    agent.backup(store, ALICE, str(old), [], None)
+    first = store.current[ALICE.prefix + "manifest.json"]
+    write(old, "a.txt", b"newer a", mtime=1_600_000_100)
+    agent.backup(store, ALICE, str(old), [], None)
+    _request(store, first)
+    new.mkdir()
+
+    a = agent.Agent(store, ALICE, str(new), [])
+    a.tick()
+
+    assert (new / "a.txt").read_bytes() == b"old a"
+    assert a.restored
+    (report,) = store.reports(ALICE)
+    assert report["manifest_version_id"] == first
+    assert store.get_json(ALICE.prefix + agent.REQUEST) is None
+
+
+def test_a_failed_requested_restore_is_reported_and_retried(
+    tmp_path: Path, store: MemoryStore
+) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    write(old, "a.txt", b"a")
+    agent.backup(store, ALICE, str(old), [], None)
+    version = store.current[ALICE.prefix + "manifest.json"]
+    new.mkdir()
+    a = agent.Agent(store, ALICE, str(new), [])
+    (new / "a.txt").write_bytes(b"mine")
+    a.tick()  # first start: a.txt kept
+    (new / "a.txt").unlink()
+    request = _request(store, version)
+    store.fail_download.add(ALICE.prefix + "files/a.txt")
+
+    a.tick()
+
+    assert store.reports(ALICE)[-1]["status"] == "PARTIAL"
+    assert store.get_json(ALICE.prefix + agent.REQUEST) == request  # still pending
+    store.fail_download.clear()
+    a.tick()
+    assert (new / "a.txt").read_bytes() == b"a"
+    assert store.reports(ALICE)[-1]["status"] == "SUCCEEDED"
+    assert store.get_json(ALICE.prefix + agent.REQUEST) is None
+
+
+def test_a_request_replaced_meanwhile_is_not_removed(
+    tmp_path: Path, store: MemoryStore
+) -> None:
+    home = tmp_path / "home"
+    write(home, "a.txt", b"a")
+    agent.backup(store, ALICE, str(home), [], None)
+    version = store.current[ALICE.prefix + "manifest.json"]
+    served = _request(store, version, "r1")
+    newer = _request(store, version, "r2")
+
+    agent.restore_once(store, ALICE, str(home), served)
+
+    assert store.get_json(ALICE.prefix + agent.REQUEST) == newer
+
+
 def test_sigterm_runs_one_final_backup_and_stops(
     tmp_path: Path, store: MemoryStore
 ) -> None:
@@ -381,6 +488,7 @@ def test_the_agent_and_the_library_agree_on_the_bucket_layout(
     assert ref.manifest_key == space.prefix + "manifest.json"
     assert ref.mapping_key == space.prefix + "restore-source.json"
     assert ref.restores_prefix == space.prefix + "restores/"
+    assert ref.request_key == space.prefix + agent.REQUEST
 
 
 def test_with_lifecycle_config_is_idempotent_and_never_replaces_another_default() -> (

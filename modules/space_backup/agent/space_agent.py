@@ -11,6 +11,10 @@ when a JupyterLab or Code Editor app starts. It needs only the standard library 
    restore-source.json object) without overwriting any file that exists, verifying each
    file's SHA-256, and restoring modes and modification times. Every attempt writes a report
    to S3 (restores/<time>.json) and, when it completed, the marker in the home.
+   An admin's restore request (restore-request.json, written by `studio-recovery restore`)
+   names one backup (a manifest version) of this space: the agent restores it the same way
+   at its next interval (or, when the app is not running, on its next start, instead of the
+   latest backup), then removes the request once that restore completed.
 3. Backup, every interval and once more on SIGTERM (DeleteApp, idle shutdown): only files
    whose size, mode or mtime changed are uploaded; then the manifest (the list of every
    file with its object version) is written; files gone from the home are deleted from
@@ -21,7 +25,8 @@ Key layout under the bucket (the execution role may touch only its own owner's p
   spaces/private/<owner profile>/<domain id>/<space name>/   private spaces
   spaces/shared/<domain id>/<space name>/                     shared spaces
 each with manifest.json, files/<path in the home>, restores/<time>.json and, written by an
-admin, restore-source.json ({"space_name": "<earlier space of the same owner>"}).
+admin, restore-source.json ({"space_name": "<earlier space of the same owner>"}) and
+restore-request.json ({"request_id": ..., "manifest_version_id": ...}).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ FORMAT = 1
 UTC = dt.timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+; SageMaker Distribution 1.x has 3.10)
 STATE_DIR = ".studio-recovery"
 MARKER = "restore-done.json"
+REQUEST = "restore-request.json"
 # Never backed up, whatever the exclusion list says: the agent's own state, and the user's
 # EFS folder (the EFS home is protected by the module's EFS backups and restores).
 ALWAYS_EXCLUDED = (STATE_DIR, "user-default-efs")
@@ -79,7 +85,7 @@ class Sink(Protocol):
 class Store(Protocol):
     """The S3 operations the agent uses (S3Store; an in-memory fake in the unit tests)."""
 
-    def get_json(self, key: str) -> Any | None: ...
+    def get_json(self, key: str, version_id: str | None = None) -> Any | None: ...
     def put_json(self, key: str, value: Any) -> str | None: ...
     def put_file(self, key: str, body: IO[bytes], length: int) -> str | None: ...
     def download(self, key: str, version_id: str | None, out: Sink) -> None: ...
@@ -91,7 +97,13 @@ class S3Store:
         self.client = client
         self.bucket = bucket
 
-    def get_json(self, key: str) -> Any | None:
+    def get_json(self, key: str, version_id: str | None = None) -> Any | None:
+        if version_id:  # one version, named by the admin: a missing one is an error
+            return json.loads(
+                self.client.get_object(
+                    Bucket=self.bucket, Key=key, VersionId=version_id
+                )["Body"].read()
+            )
         # Listed first: S3 answers a GetObject of a missing key with 403, not 404, when the
         # caller's ListBucket permission depends on a condition; a listing says it plainly.
         listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
@@ -288,6 +300,8 @@ class RestoreReport:
     status: str  # SUCCEEDED | PARTIAL | FAILED | NOTHING_TO_RESTORE
     source_prefix: str
     started_at: str
+    manifest_version_id: str | None = None  # None: the latest backup
+    request_id: str | None = None  # the admin's restore request, if one asked for it
     files: int = 0
     bytes: int = 0
     kept: list[str] = field(default_factory=list)
@@ -303,6 +317,8 @@ class RestoreReport:
             "space_name": space.space_name,
             "owner": space.owner,
             "source_prefix": self.source_prefix,
+            "manifest_version_id": self.manifest_version_id,
+            "request_id": self.request_id,
             "started_at": self.started_at,
             "finished_at": _now(),
             "duration_seconds": round(self.duration_seconds, 3),
@@ -363,14 +379,20 @@ class _Hashing:
         return self.out.write(data)
 
 
-def restore_from(store: Store, source: Space, home: str) -> RestoreReport:
-    """Brings the latest backup of `source` into `home`, keeping every path that exists."""
+def restore_from(
+    store: Store, source: Space, home: str, version_id: str | None = None
+) -> RestoreReport:
+    """Brings the latest backup of `source` (or the manifest version `version_id`) into
+    `home`, keeping every path that exists."""
     started = time.monotonic()
     report = RestoreReport(
-        status="FAILED", source_prefix=source.prefix, started_at=_now()
+        status="FAILED",
+        source_prefix=source.prefix,
+        started_at=_now(),
+        manifest_version_id=version_id,
     )
     try:
-        manifest = store.get_json(source.prefix + "manifest.json")
+        manifest = store.get_json(source.prefix + "manifest.json", version_id)
     except Exception as error:  # AccessDenied, network: visible in the report
         report.error = f"cannot read the backup: {error}"
         report.duration_seconds = time.monotonic() - started
@@ -429,22 +451,39 @@ def restore_source(store: Store, space: Space) -> Space:
     return space
 
 
-def restore_once(store: Store, space: Space, home: str) -> dict[str, Any] | None:
+def restore_request(store: Store, space: Space) -> dict[str, Any] | None:
+    """The admin's pending restore request of this space, if any."""
+    request = store.get_json(space.prefix + REQUEST)
+    if isinstance(request, dict) and request.get("manifest_version_id"):
+        return request
+    return None
+
+
+def restore_once(
+    store: Store, space: Space, home: str, request: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     """Restores unless this home has a completed restore; returns the report written, or
     None when the marker says it was done. The marker is written only when the restore
     completed (SUCCEEDED or NOTHING_TO_RESTORE): otherwise the next attempt tries again
-    (a retry never overwrites, so it adds only what is missing)."""
+    (a retry never overwrites, so it adds only what is missing).
+
+    With an admin's `request`, it restores the backup the request names (a manifest version
+    of this space), marker or not, and removes the request once that restore completed."""
     marker = os.path.join(home, STATE_DIR, MARKER)
-    if os.path.exists(marker):
+    if request is None and os.path.exists(marker):
         return None
-    try:
-        source = restore_source(store, space)
-    except Exception as error:
-        report = RestoreReport(
-            "FAILED", space.prefix, _now(), error=f"restore-source: {error}"
-        )
+    if request is not None:
+        report = restore_from(store, space, home, str(request["manifest_version_id"]))
+        report.request_id = str(request.get("request_id") or "") or None
     else:
-        report = restore_from(store, source, home)
+        try:
+            source = restore_source(store, space)
+        except Exception as error:
+            report = RestoreReport(
+                "FAILED", space.prefix, _now(), error=f"restore-source: {error}"
+            )
+        else:
+            report = restore_from(store, source, home)
     document = report.as_json(space)
     stamp = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     with contextlib.suppress(
@@ -455,7 +494,15 @@ def restore_once(store: Store, space: Space, home: str) -> dict[str, Any] | None
         os.makedirs(os.path.dirname(marker), exist_ok=True)
         with open(marker, "w") as handle:
             json.dump(document, handle, sort_keys=True)
+        if request is not None:
+            _clear_request(store, space, request)
     return document
+
+
+def _clear_request(store: Store, space: Space, request: Mapping[str, Any]) -> None:
+    """Removes the request just served, unless the admin replaced it meanwhile."""
+    if store.get_json(space.prefix + REQUEST) == request:
+        store.delete(space.prefix + REQUEST)
 
 
 ################################################################################
@@ -490,8 +537,9 @@ class Agent:
 
     def tick(self) -> None:
         with self.lock:
-            if not self.restored:
-                report = restore_once(self.store, self.space, self.home)
+            request = restore_request(self.store, self.space)
+            if not self.restored or request is not None:
+                report = restore_once(self.store, self.space, self.home, request)
                 _log("restore", report or "already done")
                 self.restored = os.path.exists(
                     os.path.join(self.home, STATE_DIR, MARKER)

@@ -17,12 +17,6 @@ from studio_recovery.logic.space_backups import SHARED_OWNER
 from studio_recovery.models.registry import ProfileKey, parse_iso, to_iso
 from studio_recovery.models.space_report import EbsSpace, SpaceRestoreRecord
 
-NOT_FROM_OUTSIDE = (
-    "is an EBS space: its backups are restored by the space itself on its first start, "
-    "not by a restore workflow. See them with `studio-recovery space-backups`; copy one into "
-    "a new space with `studio-recovery copy-space-backup` (or `map-space`)"
-)
-
 
 def domain_names(registry: RegistryRepository) -> dict[str, str]:
     """Domain id -> name, from the domains and the home directories the registry knows."""

@@ -52,6 +52,11 @@ class SpaceRef:
     def mapping_key(self) -> str:
         return self.prefix + "restore-source.json"
 
+    @property
+    def request_key(self) -> str:
+        """An admin's restore request, served by the space's agent (space_agent.REQUEST)."""
+        return self.prefix + "restore-request.json"
+
 
 def with_lifecycle_config(
     settings: Mapping[str, Any] | None, app_types: Mapping[str, str]

@@ -18,6 +18,7 @@ from studio_recovery.cli.args import (
     positive_seconds,
     profile_key,
 )
+from studio_recovery.cli.commands.spaces import request_space_restore
 from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import CliError, Conflict, NotFound, RestoreFailed, UsageError
 from studio_recovery.cli.exit_codes import ExitCode
@@ -43,7 +44,10 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             "Start a restore into the profile's current home directory from an earlier one "
             "(the latest that may hold data, or --from-generation N), or from a backup "
             "(--from-backup TIME). Applies even to opted-out profiles and reused names: an "
-            "admin asked for it. Files already in the new home are never overwritten."
+            "admin asked for it. Files already in the new home are never overwritten. A space "
+            "on EBS is restored by its own agent: this writes a restore request for the backup "
+            "at or before TIME (or its latest) that the agent serves at its next backup "
+            "interval, or on the space's next start when its app is not running."
         ),
     )
     add_profile_options(parser)
@@ -89,8 +93,10 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
 def run(context: Context) -> int:
     key = profile_key(context.args)
     registry = context.registry()
-    if key.kind == "space" and registry.get_profile(key) is None and ebs.spaces_of(registry, key):
-        raise UsageError(f"{key} {ebs.NOT_FROM_OUTSIDE}")
+    if key.kind == "space" and registry.get_profile(key) is None:
+        spaces = ebs.spaces_of(registry, key)
+        if spaces:
+            return request_space_restore(context, key, spaces)
     if context.args.from_backup is not None:
         return run_from_backup(context, key, context.args.from_backup)
     target, source = choose_generations(context, key, context.args.from_generation)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+from studio_recovery.cli import ebs
 from studio_recovery.cli.args import domain_id, studio_name
 from studio_recovery.cli.context import Context
 from studio_recovery.cli.errors import Conflict, NotFound, UsageError
@@ -17,7 +20,10 @@ from studio_recovery.logic.space_backups import (
     APP_SETTINGS,
     SpaceRef,
     domain_update,
+    space_ref,
 )
+from studio_recovery.models.registry import ProfileKey, to_iso
+from studio_recovery.models.space_report import EbsSpace
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -237,4 +243,64 @@ def run_copy(context: Context) -> int:
             f"Copied {copied} files ({human_bytes(copied_bytes)}) of {source.prefix} to "
             f"{target.prefix}: restored on the target's first start."
         )
+    return ExitCode.OK
+
+
+def request_space_restore(context: Context, key: ProfileKey, spaces: list[EbsSpace]) -> int:
+    """`restore` of an EBS space: only the agent inside the space writes its home, so this
+    chooses a backup (a manifest version, as `backups` lists them) and writes a restore
+    request the agent serves like its first-start restore (never overwriting a file)."""
+    args = context.args
+    if args.from_generation is not None or args.wait:
+        raise UsageError(
+            f"{key} is an EBS space: it has no generations and its agent restores it later; "
+            "use --from-backup TIME (or nothing, for its latest backup) without --wait, and "
+            "follow it with `studio-recovery space-backups`"
+        )
+    when = args.from_backup
+    if isinstance(when, str):
+        raise UsageError(f"{key} is an EBS space: name its backup by time (see `backups`)")
+    if len(spaces) > 1:
+        raise UsageError(
+            f"{key} names {len(spaces)} EBS spaces ("
+            + ", ".join(ebs.describe(s) for s in spaces)
+            + "): `restore` asks one space; name the domain by its id if they are in "
+            "different domains"
+        )
+    ref = space_ref(spaces[0])
+    s3 = context.aws.client("s3")
+    bucket = _bucket(context)
+    versions = manifest_versions(s3, bucket, ref.manifest_key)
+    # Whole seconds, as `backups` shows them: a time copied from it names that backup.
+    candidates = [v for v in versions if when is None or v["time"].replace(microsecond=0) <= when]
+    if not candidates:
+        wanted = "backup" if when is None else f"backup at or before {to_iso(when)}"
+        raise NotFound(
+            f"{key}: no {wanted} under {ref.prefix} ({len(versions)} backups; see "
+            "`studio-recovery backups`)"
+        )
+    chosen = candidates[-1]
+    now = datetime.now(UTC)
+    request = {
+        "request_id": f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}",
+        "manifest_version_id": chosen["version_id"],
+        "backup_time": to_iso(chosen["time"]),
+        "requested_at": to_iso(now),
+    }
+    s3.put_object(
+        Bucket=bucket,
+        Key=ref.request_key,
+        Body=json.dumps(request, sort_keys=True).encode(),
+        ContentType="application/json",
+    )
+    if context.out.json_mode:
+        context.out.json({"space": ref.prefix, "request_key": ref.request_key, **request})
+        return ExitCode.OK
+    context.out.line(
+        f"Requested the restore of backup {chosen['version_id']} ({request['backup_time']}) "
+        f"into {ebs.describe(spaces[0])}: its agent restores it at its next backup interval "
+        "if the space's app is running, otherwise on the space's next start. Files the user "
+        "has are never overwritten; the report shows in `studio-recovery space-backups` and "
+        "`history`."
+    )
     return ExitCode.OK
