@@ -235,9 +235,9 @@ EBS_KEPT_CONTENT = b'{"cells": [], "note": "written in the new space before its 
 def _ebs_space_scenario(
     report: Report, studio: Studio, endpoint: str, tf_output: Path, outputs: dict[str, Any]
 ) -> None:
-    """Scenario 6: a private JupyterLab space on EBS, backed up by the lifecycle
+    """Scenario 4: a private JupyterLab space on EBS, backed up by the lifecycle
     configuration's agent, deleted, created again, restored on its first start."""
-    report.step(f"Scenario 6: an EBS space in domain {EBS_DOMAIN!r}, deleted and created again")
+    report.step(f"Scenario 4: an EBS space in domain {EBS_DOMAIN!r}, deleted and created again")
     role, bucket = outputs.get("studio_execution_role_arn"), outputs.get("backup_bucket_name")
     if not role or not bucket or not outputs.get("space_backup_lifecycle_config_arns"):
         report.fail("the module has no space backups (space_backup_lifecycle_config_arns unset)")
